@@ -1,0 +1,119 @@
+//! Settings read from Spin variables, with the defaults documented in
+//! spin.toml and docs/configuration.md.
+
+use crate::error::ApiError;
+
+/// How uploads reach the processing step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessingMode {
+    /// The files component publishes each upload on the Redis channel and
+    /// the processor component handles it.
+    Redis,
+    /// The files component processes each upload itself right after it is
+    /// stored, for hosts without a Redis trigger (Fermyon Cloud).
+    Inline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Adds `Secure` and the `__Host-` prefix to the session cookie.
+    pub cookie_secure: bool,
+    /// Creates the sample organization and user on first start.
+    pub sample_data: bool,
+    pub processing_mode: ProcessingMode,
+    pub redis_channel: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            cookie_secure: true,
+            sample_data: false,
+            processing_mode: ProcessingMode::Redis,
+            redis_channel: "stowage-uploads".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Builds the configuration from variable values; `lookup` returns
+    /// `None` for a variable the component does not define, which keeps
+    /// its default. An invalid value is an error naming the variable.
+    pub fn from_variables(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ApiError> {
+        let mut config = Config::default();
+
+        if let Some(value) = lookup("cookie_secure") {
+            config.cookie_secure = parse_bool("cookie_secure", &value)?;
+        }
+        if let Some(value) = lookup("sample_data") {
+            config.sample_data = parse_bool("sample_data", &value)?;
+        }
+        if let Some(value) = lookup("processing_mode") {
+            config.processing_mode = match value.trim() {
+                "redis" => ProcessingMode::Redis,
+                "inline" => ProcessingMode::Inline,
+                other => {
+                    return Err(ApiError::internal(format!(
+                        "invalid variable processing_mode={other:?}: expected \"redis\" or \"inline\""
+                    )))
+                }
+            };
+        }
+        if let Some(value) = lookup("redis_channel") {
+            config.redis_channel = value;
+        }
+
+        Ok(config)
+    }
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, ApiError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(ApiError::internal(format!(
+            "invalid variable {name}={other:?}: expected \"true\" or \"false\""
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_variables_keep_defaults() {
+        let config = Config::from_variables(|_| None).unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn reads_each_variable() {
+        let config = Config::from_variables(|name| {
+            Some(
+                match name {
+                    "cookie_secure" => "false",
+                    "sample_data" => "true",
+                    "processing_mode" => "inline",
+                    "redis_channel" => "uploads-test",
+                    _ => return None,
+                }
+                .to_owned(),
+            )
+        })
+        .unwrap();
+        assert!(!config.cookie_secure);
+        assert!(config.sample_data);
+        assert_eq!(config.processing_mode, ProcessingMode::Inline);
+        assert_eq!(config.redis_channel, "uploads-test");
+    }
+
+    #[test]
+    fn invalid_processing_mode_is_rejected() {
+        let error = Config::from_variables(|name| {
+            (name == "processing_mode").then(|| "kafka".to_owned())
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("processing_mode"));
+    }
+}
