@@ -6,13 +6,19 @@
 //! in [`storage`], so the same code runs inside the Spin components (see
 //! `stowage-spin-adapter`) and in native tests against real SQLite.
 
+pub mod api;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod ids;
+pub mod multipart;
+pub mod processing;
 pub mod schema;
 pub mod services;
+pub mod startup;
 pub mod storage;
 
 #[cfg(test)]

@@ -1,0 +1,1 @@
+//! A streaming `multipart/form-data` parser (RFC 7578).
