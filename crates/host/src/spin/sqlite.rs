@@ -1,0 +1,192 @@
+//! `fermyon:spin/sqlite@2.0.0`: one rusqlite connection per `open`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+use wasmtime::component::Resource;
+
+use super::bindings::fermyon::spin::sqlite::{
+    Error, Host, HostConnection, QueryResult, RowResult, Value,
+};
+use crate::state::HostState;
+
+/// How long a statement waits for another connection's lock before failing
+/// with "database is locked".
+// NOTE: Spin's own SQLite connections may not wait this long; contention
+// errors can appear on Spin where this host retries.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An open database connection owned by one component instance.
+pub struct SqliteConnection {
+    connection: Connection,
+}
+
+/// Opens a connection to the database file, creating the file and its
+/// folder if needed.
+pub fn open_database(path: &Path) -> anyhow::Result<Connection> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create folder {}", dir.display()))?;
+    }
+    let connection = Connection::open(path)
+        .with_context(|| format!("failed to open SQLite database {}", path.display()))?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(connection)
+}
+
+/// Switches a database file to WAL mode, which lets readers run during a
+/// write. The mode is stored in the file, so this runs once at startup.
+pub fn enable_wal(path: &Path) -> anyhow::Result<()> {
+    let connection = open_database(path)?;
+    connection
+        .execute_batch("PRAGMA journal_mode = WAL;")
+        .with_context(|| format!("failed to enable WAL mode on {}", path.display()))
+}
+
+/// Runs one statement with positional parameters and collects all rows.
+pub fn execute(
+    connection: &Connection,
+    statement: &str,
+    parameters: Vec<Value>,
+) -> Result<QueryResult, rusqlite::Error> {
+    let mut prepared = connection.prepare_cached(statement)?;
+    let columns: Vec<String> = prepared
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let parameters: Vec<rusqlite::types::Value> =
+        parameters.into_iter().map(to_sqlite_value).collect();
+    let mut rows = prepared.query(rusqlite::params_from_iter(parameters))?;
+    let mut results = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(columns.len());
+        for index in 0..columns.len() {
+            values.push(from_sqlite_value(row.get_ref(index)?)?);
+        }
+        results.push(RowResult { values });
+    }
+    Ok(QueryResult {
+        columns,
+        rows: results,
+    })
+}
+
+fn to_sqlite_value(value: Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as Sql;
+    match value {
+        Value::Integer(i) => Sql::Integer(i),
+        Value::Real(r) => Sql::Real(r),
+        Value::Text(t) => Sql::Text(t),
+        Value::Blob(b) => Sql::Blob(b),
+        Value::Null => Sql::Null,
+    }
+}
+
+fn from_sqlite_value(value: ValueRef<'_>) -> Result<Value, rusqlite::Error> {
+    Ok(match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(r) => Value::Real(r),
+        ValueRef::Text(t) => Value::Text(
+            String::from_utf8(t.to_vec()).map_err(|e| rusqlite::Error::Utf8Error(e.utf8_error()))?,
+        ),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    })
+}
+
+fn to_wit_error(err: rusqlite::Error) -> Error {
+    match err.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => Error::DatabaseFull,
+        _ => Error::Io(err.to_string()),
+    }
+}
+
+type HostResult<T> = wasmtime::Result<Result<T, Error>>;
+
+impl Host for HostState {}
+
+impl HostConnection for HostState {
+    fn open(&mut self, database: String) -> HostResult<Resource<SqliteConnection>> {
+        if !self.component.sqlite_databases.contains(&database) {
+            return Ok(Err(Error::AccessDenied));
+        }
+        let Some(path) = self.app.sqlite_databases.get(&database) else {
+            return Ok(Err(Error::NoSuchDatabase));
+        };
+        let connection = match open_database(path) {
+            Ok(connection) => connection,
+            Err(err) => {
+                tracing::error!(
+                    component = %self.component.id,
+                    database = %database,
+                    error = %format!("{err:#}"),
+                    "failed to open SQLite database"
+                );
+                return Ok(Err(Error::Io(format!("{err:#}"))));
+            }
+        };
+        let handle = self.table.push(SqliteConnection { connection })?;
+        Ok(Ok(handle))
+    }
+
+    fn execute(
+        &mut self,
+        connection: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> HostResult<QueryResult> {
+        let Ok(connection) = self.table.get(&connection) else {
+            return Ok(Err(Error::InvalidConnection));
+        };
+        Ok(execute(&connection.connection, &statement, parameters).map_err(to_wit_error))
+    }
+
+    fn drop(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execute_binds_parameters_and_returns_rows() {
+        let connection = Connection::open_in_memory().unwrap();
+        execute(&connection, "CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n)", vec![])
+            .unwrap();
+        execute(
+            &connection,
+            "INSERT INTO t VALUES (?, ?, ?, ?, ?)",
+            vec![
+                Value::Integer(7),
+                Value::Real(1.5),
+                Value::Text("x".into()),
+                Value::Blob(vec![1, 2]),
+                Value::Null,
+            ],
+        )
+        .unwrap();
+        let result = execute(&connection, "SELECT i, r, s, b, n FROM t", vec![]).unwrap();
+        assert_eq!(result.columns, vec!["i", "r", "s", "b", "n"]);
+        assert_eq!(result.rows.len(), 1);
+        let values = &result.rows[0].values;
+        assert!(matches!(values[0], Value::Integer(7)));
+        assert!(matches!(values[1], Value::Real(r) if r == 1.5));
+        assert!(matches!(&values[2], Value::Text(s) if s == "x"));
+        assert!(matches!(&values[3], Value::Blob(b) if b == &[1, 2]));
+        assert!(matches!(values[4], Value::Null));
+    }
+
+    #[test]
+    fn execute_rejects_multiple_statements() {
+        let connection = Connection::open_in_memory().unwrap();
+        let result = execute(&connection, "SELECT 1; SELECT 2", vec![]);
+        assert!(result.is_err());
+    }
+}
