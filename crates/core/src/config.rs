@@ -2,6 +2,7 @@
 //! spin.toml and docs/configuration.md.
 
 use crate::error::ApiError;
+use crate::processing::MimePolicy;
 
 /// How uploads reach the processing step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub struct Config {
     pub sample_data: bool,
     pub processing_mode: ProcessingMode,
     pub redis_channel: String,
+    /// The MIME types a processed file may have; others are rejected.
+    pub allowed_mime_types: MimePolicy,
 }
 
 impl Default for Config {
@@ -31,6 +34,7 @@ impl Default for Config {
             sample_data: false,
             processing_mode: ProcessingMode::Redis,
             redis_channel: "stowage-uploads".to_owned(),
+            allowed_mime_types: MimePolicy::default(),
         }
     }
 }
@@ -61,6 +65,11 @@ impl Config {
         }
         if let Some(value) = lookup("redis_channel") {
             config.redis_channel = value;
+        }
+        if let Some(value) = lookup("allowed_mime_types") {
+            config.allowed_mime_types = MimePolicy::parse(&value).map_err(|error| {
+                ApiError::internal(format!("invalid variable allowed_mime_types: {error}"))
+            })?;
         }
 
         Ok(config)
@@ -96,6 +105,7 @@ mod tests {
                     "sample_data" => "true",
                     "processing_mode" => "inline",
                     "redis_channel" => "uploads-test",
+                    "allowed_mime_types" => "image/*, application/pdf",
                     _ => return None,
                 }
                 .to_owned(),
@@ -106,6 +116,8 @@ mod tests {
         assert!(config.sample_data);
         assert_eq!(config.processing_mode, ProcessingMode::Inline);
         assert_eq!(config.redis_channel, "uploads-test");
+        assert!(config.allowed_mime_types.allows("image/png"));
+        assert!(!config.allowed_mime_types.allows("text/plain"));
     }
 
     #[test]
@@ -115,5 +127,14 @@ mod tests {
         })
         .unwrap_err();
         assert!(error.to_string().contains("processing_mode"));
+    }
+
+    #[test]
+    fn invalid_allowed_mime_types_is_rejected() {
+        let error = Config::from_variables(|name| {
+            (name == "allowed_mime_types").then(|| "image".to_owned())
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("allowed_mime_types"));
     }
 }

@@ -1,0 +1,140 @@
+//! Recovery of work whose message was lost or whose processor died, and
+//! collection of uploads that never completed.
+//!
+//! Redis pub/sub drops messages while no processor listens, and a
+//! processor can stop mid-file. Nothing retries on its own, so the
+//! processor calls [`process_stale`] on each message it handles, and the
+//! files component may too.
+
+use crate::clock::Clock;
+use crate::processing::{process_file, ProcessOutcome, ProcessingError, ProcessingSettings};
+use crate::storage::{Database, SqlValue, StorageError};
+
+/// Age in milliseconds after which a `pending` file with no scheduled
+/// attempt counts as stale: 30 s. Its message is normally handled within
+/// a second, so a file this old most likely lost its message.
+pub const STALE_PENDING_AGE_MILLIS: i64 = 30 * 1000;
+
+/// Age in milliseconds after which an `uploading` row counts as
+/// abandoned: 1 hour. An upload of the largest file (50 MiB) takes minutes
+/// even on a slow link, so a row this old belongs to a client that went
+/// away or an instance that stopped mid-upload.
+pub const ABANDONED_UPLOAD_AGE_MILLIS: i64 = 60 * 60 * 1000;
+
+/// The most abandoned uploads [`collect_abandoned_uploads`] deletes per
+/// call, which bounds the time the write lock is held.
+const ABANDONED_UPLOAD_BATCH: i64 = 20;
+
+/// Returns the ids of up to `limit` files that need processing but will
+/// get no message: `pending` files that are due for a retry, `pending`
+/// files older than [`STALE_PENDING_AGE_MILLIS`] with no retry scheduled,
+/// and `processing` files whose claim timed out. Oldest first.
+pub fn requeue_stale(
+    db: &dyn Database,
+    clock: &dyn Clock,
+    settings: &ProcessingSettings,
+    limit: usize,
+) -> Result<Vec<String>, ProcessingError> {
+    let now = clock.now_millis();
+    let stale_before = now.saturating_sub(STALE_PENDING_AGE_MILLIS);
+    let abandoned_before = now.saturating_sub(settings.claim_timeout_millis);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+
+    let rows = db
+        .execute(
+            "SELECT id FROM files \
+             WHERE (status = 'pending' AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1) \
+                OR (status = 'pending' AND next_attempt_at IS NULL AND updated_at <= ?2) \
+                OR (status = 'processing' AND claimed_at <= ?3) \
+             ORDER BY updated_at, id LIMIT ?4",
+            &[
+                now.into(),
+                stale_before.into(),
+                abandoned_before.into(),
+                limit.into(),
+            ],
+        )
+        .map_err(ProcessingError::Recovery)?;
+
+    Ok(ids(rows.rows))
+}
+
+/// Processes up to `limit` files found by [`requeue_stale`] and returns
+/// each one's outcome. A file that fails with a storage error is logged
+/// and skipped, so one broken file does not block the others.
+pub fn process_stale(
+    db: &dyn Database,
+    clock: &dyn Clock,
+    settings: &ProcessingSettings,
+    limit: usize,
+) -> Result<Vec<(String, ProcessOutcome)>, ProcessingError> {
+    let mut outcomes = Vec::new();
+
+    for file_id in requeue_stale(db, clock, settings, limit)? {
+        eprintln!("processing: picked up stale file {file_id}");
+        match process_file(db, clock, settings, &file_id) {
+            Ok(outcome) => outcomes.push((file_id, outcome)),
+            Err(error) => eprintln!("processing: {error}"),
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Deletes up to 20 `uploading` rows older than
+/// [`ABANDONED_UPLOAD_AGE_MILLIS`] with their chunks, and returns their
+/// ids. Row and chunks go in one transaction, so no chunk outlives its row
+/// and an upload that completes meanwhile is not touched.
+pub fn collect_abandoned_uploads(
+    db: &dyn Database,
+    clock: &dyn Clock,
+) -> Result<Vec<String>, ProcessingError> {
+    let cutoff = clock
+        .now_millis()
+        .saturating_sub(ABANDONED_UPLOAD_AGE_MILLIS);
+
+    // BEGIN IMMEDIATE takes the write lock before the rows are chosen, so
+    // they are still abandoned when they are deleted.
+    db.execute("BEGIN IMMEDIATE", &[])
+        .map_err(ProcessingError::Recovery)?;
+    match delete_abandoned(db, cutoff) {
+        Ok(collected) => {
+            db.execute("COMMIT", &[])
+                .map_err(ProcessingError::Recovery)?;
+            for file_id in &collected {
+                eprintln!("processing: collected abandoned upload {file_id}");
+            }
+            Ok(collected)
+        }
+        Err(error) => {
+            let _ = db.execute("ROLLBACK", &[]);
+            Err(ProcessingError::Recovery(error))
+        }
+    }
+}
+
+fn delete_abandoned(db: &dyn Database, cutoff: i64) -> Result<Vec<String>, StorageError> {
+    let rows = db.execute(
+        "SELECT id FROM files WHERE status = 'uploading' AND updated_at <= ? \
+         ORDER BY updated_at, id LIMIT ?",
+        &[cutoff.into(), ABANDONED_UPLOAD_BATCH.into()],
+    )?;
+    let collected = ids(rows.rows);
+
+    for file_id in &collected {
+        db.execute(
+            "DELETE FROM file_chunks WHERE file_id = ?",
+            &[file_id.as_str().into()],
+        )?;
+        db.execute("DELETE FROM files WHERE id = ?", &[file_id.as_str().into()])?;
+    }
+    Ok(collected)
+}
+
+fn ids(rows: Vec<Vec<SqlValue>>) -> Vec<String> {
+    rows.into_iter()
+        .filter_map(|row| match row.into_iter().next() {
+            Some(SqlValue::Text(id)) => Some(id),
+            _ => None,
+        })
+        .collect()
+}
