@@ -23,6 +23,9 @@ pub struct Config {
     pub sample_data: bool,
     pub processing_mode: ProcessingMode,
     pub redis_channel: String,
+    /// Seconds without a request after which a session ends, read from the
+    /// variable `session_idle_minutes`.
+    pub session_idle_timeout_secs: i64,
     /// The MIME types a processed file may have; others are rejected.
     pub allowed_mime_types: MimePolicy,
 }
@@ -34,6 +37,7 @@ impl Default for Config {
             sample_data: false,
             processing_mode: ProcessingMode::Redis,
             redis_channel: "stowage-uploads".to_owned(),
+            session_idle_timeout_secs: 2 * 60 * 60,
             allowed_mime_types: MimePolicy::default(),
         }
     }
@@ -71,6 +75,9 @@ impl Config {
                 ApiError::internal(format!("invalid variable allowed_mime_types: {error}"))
             })?;
         }
+        if let Some(value) = lookup("session_idle_minutes") {
+            config.session_idle_timeout_secs = parse_minutes("session_idle_minutes", &value)? * 60;
+        }
 
         Ok(config)
     }
@@ -82,6 +89,16 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, ApiError> {
         "false" | "0" | "no" => Ok(false),
         other => Err(ApiError::internal(format!(
             "invalid variable {name}={other:?}: expected \"true\" or \"false\""
+        ))),
+    }
+}
+
+/// Parses a positive whole number of minutes, at most one year.
+fn parse_minutes(name: &str, value: &str) -> Result<i64, ApiError> {
+    match value.trim().parse::<i64>() {
+        Ok(minutes) if (1..=525_600).contains(&minutes) => Ok(minutes),
+        _ => Err(ApiError::internal(format!(
+            "invalid variable {name}={value:?}: expected whole minutes from 1 to 525600"
         ))),
     }
 }
@@ -105,6 +122,7 @@ mod tests {
                     "sample_data" => "true",
                     "processing_mode" => "inline",
                     "redis_channel" => "uploads-test",
+                    "session_idle_minutes" => "30",
                     "allowed_mime_types" => "image/*, application/pdf",
                     _ => return None,
                 }
@@ -116,6 +134,7 @@ mod tests {
         assert!(config.sample_data);
         assert_eq!(config.processing_mode, ProcessingMode::Inline);
         assert_eq!(config.redis_channel, "uploads-test");
+        assert_eq!(config.session_idle_timeout_secs, 30 * 60);
         assert!(config.allowed_mime_types.allows("image/png"));
         assert!(!config.allowed_mime_types.allows("text/plain"));
     }

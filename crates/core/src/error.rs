@@ -16,9 +16,16 @@ pub enum ApiError {
     /// 401: no valid session or token.
     #[error("authentication required")]
     Unauthorized,
+    /// 401: sign-in failed. One message for an unknown user and a wrong
+    /// password, so that responses do not reveal which usernames exist.
+    #[error("invalid username or password")]
+    InvalidCredentials,
     /// 403: authenticated but not allowed (role, cross-site request).
     #[error("{message}")]
     Forbidden { message: String },
+    /// 403: a cookie-authenticated unsafe request came from another site.
+    #[error("cross-site request rejected: the Origin header does not match this service")]
+    CrossSiteRequest,
     /// 404: no such resource, or it belongs to another organization.
     #[error("{message}")]
     NotFound { message: String },
@@ -89,7 +96,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => 400,
             ApiError::Unauthorized => 401,
+            ApiError::InvalidCredentials => 401,
             ApiError::Forbidden { .. } => 403,
+            ApiError::CrossSiteRequest => 403,
             ApiError::NotFound { .. } => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict { .. } => 409,
@@ -106,7 +115,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
+            ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::Forbidden { .. } => "forbidden",
+            ApiError::CrossSiteRequest => "cross_site_request",
             ApiError::NotFound { .. } => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict { code, .. } => code,

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod multipart;
 pub mod processing;
 pub mod schema;
+pub mod seed;
 pub mod services;
 pub mod startup;
 pub mod storage;

@@ -261,3 +261,48 @@ impl Drop for TempFolder {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+/// The password of every user that [`create_org_and_user`] creates.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+/// Creates a user with [`TEST_PASSWORD`] in the organization named `org`,
+/// creating the organization unless it exists, and returns the user as a
+/// principal. The password is hashed once per test process, because each
+/// argon2id hash takes tens of milliseconds.
+pub fn create_org_and_user(
+    env: &TestEnv,
+    org: &str,
+    username: &str,
+    role: crate::auth::Role,
+) -> crate::auth::Principal {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = HASH.get_or_init(|| {
+        crate::auth::password::hash_password(&crate::auth::Password::new(TEST_PASSWORD)).unwrap()
+    });
+    let now = env.clock.now_millis();
+
+    let existing = env
+        .db
+        .execute("SELECT id FROM organizations WHERE name = ?", &[org.into()])
+        .unwrap();
+    let org_id = match existing.rows.first() {
+        Some(row) => row[0].as_str().unwrap().to_owned(),
+        None => {
+            let org_id = crate::ids::new_id();
+            crate::auth::users::insert_org(&env.db, &org_id, org, now).unwrap();
+            org_id
+        }
+    };
+
+    let username = crate::auth::Username::parse(username).unwrap();
+    let user_id = crate::ids::new_id();
+    crate::auth::users::insert_user(&env.db, &user_id, &org_id, &username, hash, role, now)
+        .unwrap();
+
+    crate::auth::Principal {
+        user_id,
+        org_id,
+        username: username.as_str().to_owned(),
+        role,
+    }
+}

@@ -1,6 +1,15 @@
 //! Who is calling: passwords, sessions, API tokens and the principal that
 //! every other route is scoped by.
 
+pub mod cookie;
+pub mod origin;
+pub mod password;
 pub mod principal;
+pub mod session;
+pub mod tokens;
+pub mod username;
+pub mod users;
 
-pub use principal::{authenticate, Principal, Role};
+pub use password::{NewPassword, Password};
+pub use principal::{authenticate, authenticate_caller, Caller, Credential, Principal, Role};
+pub use username::Username;

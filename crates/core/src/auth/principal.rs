@@ -1,5 +1,8 @@
 //! The authenticated caller of a request.
 
+use crate::auth::session::{self, Session, SessionToken};
+use crate::auth::users::{self, User};
+use crate::auth::{cookie, origin, tokens};
 use crate::error::ApiError;
 use crate::http::Request;
 use crate::services::Services;
@@ -37,11 +40,79 @@ pub struct Principal {
     pub role: Role,
 }
 
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A browser session from the session cookie.
+    Session(Session),
+    /// An API token from `Authorization: Bearer`, by its id.
+    ApiToken { token_id: String },
+}
+
+/// The caller of a request with their user row and credential, for the
+/// auth routes that need more than a [`Principal`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user: User,
+    pub credential: Credential,
+}
+
 /// Authenticates `request` by its session cookie or `Authorization: Bearer`
 /// token. Returns `ApiError::Unauthorized` when neither is valid, and
-/// `ApiError::Forbidden` for a cookie-authenticated unsafe request whose
-/// `Origin` is not the service's own.
+/// `ApiError::CrossSiteRequest` (403) for a cookie-authenticated unsafe
+/// request whose `Origin` is not the service's own.
 pub fn authenticate(services: &Services, request: &Request) -> Result<Principal, ApiError> {
-    let _ = (services, request);
-    todo!("session and token authentication")
+    authenticate_caller(services, request).map(|caller| caller.user.principal())
+}
+
+/// Authenticates like [`authenticate`] and returns the whole caller.
+///
+/// An `Authorization` header takes precedence: when present it must hold a
+/// valid Bearer token, and the cookie is not consulted.
+pub fn authenticate_caller(services: &Services, request: &Request) -> Result<Caller, ApiError> {
+    if let Some(authorization) = request.headers.get("authorization") {
+        let secret = bearer_secret(authorization).ok_or(ApiError::Unauthorized)?;
+        return tokens::authenticate_token(services, secret);
+    }
+
+    let token =
+        cookie::session_token(&services.config, &request.headers).ok_or(ApiError::Unauthorized)?;
+    if request.method.is_unsafe() {
+        origin::check_same_origin(request)?;
+    }
+    authenticate_session(services, &token)
+}
+
+/// Loads the session of `token` and its user. A session whose user is
+/// gone or disabled, or that began before the user's last password change,
+/// is deleted and rejected.
+pub fn authenticate_session(services: &Services, token: &SessionToken) -> Result<Caller, ApiError> {
+    let Some(mut session) = session::load(services, token)? else {
+        return Err(ApiError::Unauthorized);
+    };
+
+    let user = users::find_by_id(services.db, &session.record.user_id)?;
+    let Some(user) = user.filter(|user| is_valid_for(user, &session)) else {
+        session::delete(services, token)?;
+        return Err(ApiError::Unauthorized);
+    };
+
+    session::touch(services, &mut session)?;
+    Ok(Caller {
+        user,
+        credential: Credential::Session(session),
+    })
+}
+
+fn is_valid_for(user: &User, session: &Session) -> bool {
+    !user.disabled
+        && user.org_id == session.record.org_id
+        && session.record.created_at >= user.password_changed_at
+}
+
+/// Returns the token of `Bearer <token>`; the scheme is case-insensitive.
+fn bearer_secret(authorization: &str) -> Option<&str> {
+    let (scheme, secret) = authorization.trim().split_once(' ')?;
+    let secret = secret.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then_some(secret)
 }

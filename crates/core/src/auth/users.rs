@@ -1,0 +1,171 @@
+//! User rows: lookups for sign-in and sessions, and the writes that
+//! change a user's password or state.
+
+use serde::Serialize;
+
+use crate::auth::principal::{Principal, Role};
+use crate::auth::username::Username;
+use crate::error::ApiError;
+use crate::storage::{Database, Rows, SqlValue};
+
+/// A user with the name of their organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: i64,
+    /// Milliseconds since the epoch. Sessions created before it are invalid.
+    pub password_changed_at: i64,
+}
+
+/// The user as the API returns it: never the hash or internal state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub role: &'static str,
+    pub org_id: String,
+    pub org_name: String,
+}
+
+impl User {
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user_id: self.id.clone(),
+            org_id: self.org_id.clone(),
+            username: self.username.clone(),
+            role: self.role,
+        }
+    }
+
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            role: self.role.as_str(),
+            org_id: self.org_id.clone(),
+            org_name: self.org_name.clone(),
+        }
+    }
+}
+
+const SELECT_USER: &str = "SELECT u.id, u.org_id, o.name AS org_name, u.username, u.role, \
+     u.disabled, u.password_hash, u.created_at, u.password_changed_at \
+     FROM users u JOIN organizations o ON o.id = u.org_id";
+
+pub fn find_by_username(db: &dyn Database, username: &Username) -> Result<Option<User>, ApiError> {
+    let sql = format!("{SELECT_USER} WHERE u.username = ?");
+    let rows = db.execute(&sql, &[username.as_str().into()])?;
+    first_user(&rows)
+}
+
+pub fn find_by_id(db: &dyn Database, user_id: &str) -> Result<Option<User>, ApiError> {
+    let sql = format!("{SELECT_USER} WHERE u.id = ?");
+    let rows = db.execute(&sql, &[user_id.into()])?;
+    first_user(&rows)
+}
+
+/// Lists the users of one organization by username.
+pub fn list_in_org(db: &dyn Database, org_id: &str) -> Result<Vec<User>, ApiError> {
+    let sql = format!("{SELECT_USER} WHERE u.org_id = ? ORDER BY u.username");
+    let rows = db.execute(&sql, &[org_id.into()])?;
+    (0..rows.rows.len())
+        .map(|index| user_from_row(&rows, index))
+        .collect()
+}
+
+/// Stores a new password hash and moves `password_changed_at` to `now`,
+/// which ends every session created before it.
+pub fn set_password_hash(
+    db: &dyn Database,
+    user_id: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    db.execute(
+        "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?",
+        &[password_hash.into(), now.into(), user_id.into()],
+    )?;
+    Ok(())
+}
+
+fn first_user(rows: &Rows) -> Result<Option<User>, ApiError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    user_from_row(rows, 0).map(Some)
+}
+
+fn user_from_row(rows: &Rows, index: usize) -> Result<User, ApiError> {
+    let row = &rows.rows[index];
+    let text = |column: &str| -> Result<String, ApiError> {
+        let value = &row[rows.column_index(column)?];
+        value
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::internal(format!("users.{column} is not text: {value:?}")))
+    };
+    let integer = |column: &str| -> Result<i64, ApiError> {
+        let value = &row[rows.column_index(column)?];
+        value.as_i64().ok_or_else(|| {
+            ApiError::internal(format!("users.{column} is not an integer: {value:?}"))
+        })
+    };
+
+    let role = text("role")?;
+    let role = Role::parse(&role)
+        .ok_or_else(|| ApiError::internal(format!("users.role has unknown value {role:?}")))?;
+
+    Ok(User {
+        id: text("id")?,
+        org_id: text("org_id")?,
+        org_name: text("org_name")?,
+        username: text("username")?,
+        role,
+        disabled: integer("disabled")? != 0,
+        password_hash: text("password_hash")?,
+        created_at: integer("created_at")?,
+        password_changed_at: integer("password_changed_at")?,
+    })
+}
+
+/// Inserts an organization.
+pub fn insert_org(db: &dyn Database, id: &str, name: &str, now: i64) -> Result<(), ApiError> {
+    db.execute(
+        "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)",
+        &[id.into(), name.into(), now.into()],
+    )?;
+    Ok(())
+}
+
+/// Inserts a user; `password_changed_at` starts at `now`.
+pub fn insert_user(
+    db: &dyn Database,
+    id: &str,
+    org_id: &str,
+    username: &Username,
+    password_hash: &str,
+    role: Role,
+    now: i64,
+) -> Result<(), ApiError> {
+    db.execute(
+        "INSERT INTO users (id, org_id, username, password_hash, role, disabled, created_at, \
+         password_changed_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+        &[
+            id.into(),
+            org_id.into(),
+            username.as_str().into(),
+            password_hash.into(),
+            role.as_str().into(),
+            SqlValue::Integer(now),
+            SqlValue::Integer(now),
+        ],
+    )?;
+    Ok(())
+}
