@@ -26,7 +26,8 @@ pub struct Config {
     /// Seconds without a request after which a session ends, read from the
     /// variable `session_idle_minutes`.
     pub session_idle_timeout_secs: i64,
-    /// The MIME types a processed file may have; others are rejected.
+    /// The MIME types a processed file may have. Processing rejects files
+    /// of other types.
     pub allowed_mime_types: MimePolicy,
 }
 

@@ -19,6 +19,7 @@
 //! Log lines go to stderr, which Spin forwards to the host's log. They
 //! name file ids and never contain file content.
 
+mod compound;
 mod policy;
 mod reader;
 mod recovery;
@@ -47,17 +48,17 @@ pub use sniff::{BINARY_MIME_TYPE, EMPTY_MIME_TYPE, HEAD_LEN, TEXT_MIME_TYPE};
 use reader::ReadError;
 use state::{Claim, Finished};
 
-/// What one call did to a file.
+/// The result of one processing call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessOutcome {
     /// The file is `ready` with this metadata.
     Ready(Metadata),
     /// The file is `rejected` because its type is not allowed.
     Rejected { mime_type: String },
-    /// This attempt failed; the file is `pending` again and due at
+    /// This attempt failed, so the file is `pending` again and due at
     /// `next_attempt_at` (milliseconds since the epoch).
     RetryScheduled { attempts: u32, next_attempt_at: i64 },
-    /// The last allowed attempt failed; the file is `failed`.
+    /// The last allowed attempt failed, so the file is `failed`.
     Failed { attempts: u32 },
     /// The file was not claimed because it is unknown, already final,
     /// waiting for its next attempt or held by another processor. Nothing
@@ -116,8 +117,8 @@ pub fn handle_message(
 }
 
 /// Claims the file, reads its bytes to compute size, MIME type and SHA-256,
-/// and marks it `ready` or `rejected`; a failed read schedules a retry or,
-/// after the last attempt, marks it `failed`.
+/// and marks it `ready` or `rejected`. A failed read schedules a retry, or
+/// marks the file `failed` after the last attempt.
 pub fn process_file(
     db: &dyn Database,
     clock: &dyn Clock,

@@ -6,7 +6,7 @@ use crate::processing::sniff::Sniffer;
 use crate::processing::state::Claim;
 use crate::storage::{Database, StorageError};
 
-/// What processing learns from a file's bytes.
+/// The size, MIME type and SHA-256 computed from a file's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metadata {
     pub size: i64,

@@ -4,23 +4,25 @@ use crate::config::Config;
 use crate::processing::policy::MimePolicy;
 
 /// How many times a file is claimed before it becomes `failed`. Five
-/// attempts with the backoff of [`retry_delay_millis`] span about 30 s,
-/// which rides out a restarting database but not a corrupt file.
+/// attempts with the backoff of [`retry_delay_millis`] span at least 30 s
+/// (2 + 4 + 8 + 16 s), which rides out a restarting database but gives up
+/// on damaged bytes.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
-/// How long a claim holds before another processor may take the file
-/// over: 5 minutes. Processing the largest file (50 MiB, 50 chunk reads
+/// The age in milliseconds after which another processor may take over a
+/// claimed file: 5 minutes. Processing the largest file (50 MiB, 50 chunk reads
 /// and SHA-256) takes seconds, so a claim this old belongs to a processor
 /// that crashed or was stopped.
 pub const DEFAULT_CLAIM_TIMEOUT_MILLIS: i64 = 5 * 60 * 1000;
 
-/// The longest wait between two attempts: 5 minutes.
+/// The maximum delay between two attempts: 5 minutes.
 const MAX_RETRY_DELAY_MILLIS: i64 = 5 * 60 * 1000;
 
-/// What [`process_file`](super::process_file) needs beyond storage.
+/// The policy and limits of [`process_file`](super::process_file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessingSettings {
-    /// The types a file may have to become `ready`; others are `rejected`.
+    /// The types a file may have to become `ready`. Files of other types
+    /// become `rejected`.
     pub allowed_types: MimePolicy,
     /// Claims per file before it becomes `failed`.
     pub max_attempts: u32,

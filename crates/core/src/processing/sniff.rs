@@ -1,5 +1,7 @@
 //! MIME type detection from a file's bytes, fed while they stream by.
 
+use crate::processing::compound::CompoundProbe;
+
 /// The number of leading bytes kept for detection. `infer` reads
 /// signatures near the start, but recognising OOXML documents (docx, xlsx,
 /// pptx) scans for up to three ZIP entry headers within 6,000 bytes of each
@@ -7,7 +9,7 @@
 pub const HEAD_LEN: usize = 16 * 1024;
 
 /// The type given to a file of zero bytes. `text/plain` would also be
-/// true, but `application/x-empty` (libmagic's name) tells a client that
+/// true, but `application/x-empty` (libmagic's name) shows a client that
 /// there is nothing to open.
 pub const EMPTY_MIME_TYPE: &str = "application/x-empty";
 
@@ -23,6 +25,7 @@ pub const BINARY_MIME_TYPE: &str = "application/octet-stream";
 pub struct Sniffer {
     head: Vec<u8>,
     total: u64,
+    compound: CompoundProbe,
 }
 
 impl Sniffer {
@@ -35,6 +38,9 @@ impl Sniffer {
         let room = HEAD_LEN.saturating_sub(self.head.len());
         let kept = bytes.len().min(room);
         self.head.extend_from_slice(&bytes[..kept]);
+
+        self.compound.read_header(&self.head);
+        self.compound.update(self.total, bytes);
         self.total += bytes.len() as u64;
     }
 
@@ -44,7 +50,11 @@ impl Sniffer {
             return EMPTY_MIME_TYPE.to_owned();
         }
         if let Some(kind) = infer::get(&self.head) {
-            return kind.mime_type().to_owned();
+            let mime_type = match kind.mime_type() {
+                "application/x-ole-storage" => self.compound.office_type(),
+                _ => None,
+            };
+            return mime_type.unwrap_or(kind.mime_type()).to_owned();
         }
 
         let truncated = self.total > self.head.len() as u64;
@@ -80,6 +90,7 @@ fn is_text(head: &[u8], truncated: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::processing::compound;
 
     fn sniff(bytes: &[u8]) -> String {
         let mut sniffer = Sniffer::new();
@@ -141,6 +152,25 @@ mod tests {
         assert_eq!(sniffer.head.len(), HEAD_LEN);
         assert_eq!(sniffer.total, HEAD_LEN as u64 + 13);
         assert_eq!(sniffer.mime_type(), "text/plain");
+    }
+
+    #[test]
+    fn large_word_document_is_msword() {
+        let bytes = compound::test_compound_file(40, compound::WORD_CLSID, 24 * 1024);
+        let mut sniffer = Sniffer::new();
+
+        for chunk in bytes.chunks(1000) {
+            sniffer.update(chunk);
+        }
+
+        assert_eq!(sniffer.mime_type(), "application/msword");
+    }
+
+    #[test]
+    fn compound_file_of_unknown_kind_is_ole_storage() {
+        let bytes = compound::test_compound_file(40, [7; 16], 24 * 1024);
+
+        assert_eq!(sniff(&bytes), "application/x-ole-storage");
     }
 
     #[test]

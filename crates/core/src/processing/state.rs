@@ -14,8 +14,8 @@ pub struct Claim {
     /// Claims of this file so far, this one included.
     pub attempts: u32,
     pub chunk_count: i64,
-    /// The size recorded when the upload completed; `None` would be a bug
-    /// in the upload, which processing reports as a failure.
+    /// The size recorded when the upload completed. `None` would be an
+    /// upload bug, which processing reports as a failure.
     pub size: Option<i64>,
 }
 

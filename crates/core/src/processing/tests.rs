@@ -730,7 +730,7 @@ fn abandoned_upload_is_collected() {
     assert_eq!(fixture.chunk_rows(&file_id), 1);
 
     fixture.env.clock.advance_secs(60);
-    assert_eq!(collect(&fixture), [file_id.clone()]);
+    assert_eq!(collect(&fixture), std::slice::from_ref(&file_id));
     assert!(fixture.row(&file_id).is_empty());
     assert_eq!(fixture.chunk_rows(&file_id), 0);
 }
