@@ -14,7 +14,9 @@
 //! - a failed attempt goes back to `pending` with a backoff until
 //!   [`ProcessingSettings::max_attempts`], then becomes `failed`;
 //! - [`requeue_stale`] finds files whose message was lost or whose
-//!   processor died, for the caller to process (see [`process_stale`]).
+//!   processor died, for the caller to process (see [`process_stale`]);
+//!   the processor component handles each message with
+//!   [`handle_message_and_recover`], which does both.
 //!
 //! Log lines go to stderr, which Spin forwards to the host's log. They
 //! name file ids and never contain file content.
@@ -37,8 +39,8 @@ use crate::storage::{Database, StorageError};
 pub use policy::{InvalidMimePolicy, MimePolicy, DEFAULT_ALLOWED_MIME_TYPES};
 pub use reader::Metadata;
 pub use recovery::{
-    collect_abandoned_uploads, process_stale, requeue_stale, ABANDONED_UPLOAD_AGE_MILLIS,
-    STALE_PENDING_AGE_MILLIS,
+    collect_abandoned_uploads, handle_message_and_recover, process_stale, requeue_stale,
+    ABANDONED_UPLOAD_AGE_MILLIS, STALE_FILES_PER_MESSAGE, STALE_PENDING_AGE_MILLIS,
 };
 pub use settings::{
     retry_delay_millis, ProcessingSettings, DEFAULT_CLAIM_TIMEOUT_MILLIS, DEFAULT_MAX_ATTEMPTS,

@@ -7,7 +7,9 @@
 //! files component may too.
 
 use crate::clock::Clock;
-use crate::processing::{process_file, ProcessOutcome, ProcessingError, ProcessingSettings};
+use crate::processing::{
+    handle_message, process_file, ProcessOutcome, ProcessingError, ProcessingSettings,
+};
 use crate::storage::{Database, SqlValue, StorageError};
 
 /// Age in milliseconds after which a `pending` file with no scheduled
@@ -24,6 +26,33 @@ pub const ABANDONED_UPLOAD_AGE_MILLIS: i64 = 60 * 60 * 1000;
 /// The most abandoned uploads [`collect_abandoned_uploads`] deletes per
 /// call, which bounds the time the write lock is held.
 const ABANDONED_UPLOAD_BATCH: i64 = 20;
+
+/// The maximum number of stale files [`handle_message_and_recover`]
+/// processes besides the message's own file. Each message then costs at
+/// most a few files of work, and a backlog drains over the next messages.
+pub const STALE_FILES_PER_MESSAGE: usize = 5;
+
+/// Handles one message of the uploads channel with [`handle_message`],
+/// then processes up to [`STALE_FILES_PER_MESSAGE`] stale files and
+/// collects abandoned uploads. This is the processor component's whole
+/// handler. Failures of the two recovery steps are logged, not returned,
+/// because they do not concern the message's file.
+pub fn handle_message_and_recover(
+    db: &dyn Database,
+    clock: &dyn Clock,
+    settings: &ProcessingSettings,
+    payload: &[u8],
+) -> Result<ProcessOutcome, ProcessingError> {
+    let outcome = handle_message(db, clock, settings, payload);
+
+    if let Err(error) = process_stale(db, clock, settings, STALE_FILES_PER_MESSAGE) {
+        eprintln!("processing: {error}");
+    }
+    if let Err(error) = collect_abandoned_uploads(db, clock) {
+        eprintln!("processing: {error}");
+    }
+    outcome
+}
 
 /// Returns the ids of up to `limit` files that need processing but will
 /// get no message: `pending` files that are due for a retry, `pending`

@@ -718,6 +718,34 @@ fn process_stale_finishes_lost_work() {
 }
 
 #[test]
+fn message_handler_also_recovers_stale_work() {
+    let fixture = Fixture::new();
+    let lost: Vec<String> = (0..STALE_FILES_PER_MESSAGE + 1)
+        .map(|_| fixture.store(&[b"lost"]))
+        .collect();
+    let chunk: &[u8] = b"partial";
+    let abandoned = fixture.store_with("uploading", 0, None, [(0, &chunk)].into_iter());
+    fixture.env.clock.advance_secs(2 * 3600);
+    let current = fixture.store(&[PNG]);
+
+    let outcome = handle_message_and_recover(
+        &fixture.env.db,
+        &fixture.env.clock,
+        &fixture.settings,
+        current.as_bytes(),
+    )
+    .unwrap();
+
+    assert_eq!(ready_metadata(outcome).mime_type, "image/png");
+    let ready = lost
+        .iter()
+        .filter(|file_id| fixture.status(file_id) == "ready")
+        .count();
+    assert_eq!(ready, STALE_FILES_PER_MESSAGE);
+    assert!(fixture.row(&abandoned).is_empty());
+}
+
+#[test]
 fn abandoned_upload_is_collected() {
     let fixture = Fixture::new();
     let chunk: &[u8] = b"partial";
