@@ -34,8 +34,8 @@ pub const STALE_FILES_PER_MESSAGE: usize = 5;
 
 /// Handles one message of the uploads channel with [`handle_message`],
 /// then processes up to [`STALE_FILES_PER_MESSAGE`] stale files and
-/// collects abandoned uploads. This is the processor component's whole
-/// handler. Failures of the two recovery steps are logged, not returned,
+/// collects abandoned uploads, which is all a processor component does
+/// per message. Failures of the two recovery steps are logged, not returned,
 /// because they do not concern the message's file.
 pub fn handle_message_and_recover(
     db: &dyn Database,

@@ -119,10 +119,18 @@ pub fn mark_rejected(
         return Ok(false);
     }
 
-    db.execute(
+    // The status is written, so a failed delete only leaves unreachable
+    // bytes behind: it is logged rather than reported as a failed attempt.
+    let deleted = db.execute(
         "DELETE FROM file_chunks WHERE file_id = ?",
         &[claim.file_id.as_str().into()],
-    )?;
+    );
+    if let Err(error) = deleted {
+        eprintln!(
+            "processing: deleting the chunks of rejected file {} failed: {error}",
+            claim.file_id
+        );
+    }
     Ok(true)
 }
 
