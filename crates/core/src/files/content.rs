@@ -166,3 +166,146 @@ pub fn write_content(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::model::FileId;
+    use crate::files::test_support::{insert_file, insert_principal};
+    use crate::files::{details, Filename};
+    use crate::testing::TestEnv;
+
+    fn ready_record(filename: &str, mime_type: Option<&str>) -> FileRecord {
+        FileRecord {
+            id: crate::ids::new_id(),
+            org_id: crate::ids::new_id(),
+            uploaded_by: crate::ids::new_id(),
+            filename: Filename::sanitize(filename),
+            declared_type: None,
+            status: FileStatus::Ready,
+            size: Some(3),
+            chunk_count: 1,
+            mime_type: mime_type.map(str::to_owned),
+            sha256: None,
+            status_reason: None,
+            attempts: 1,
+            last_error: None,
+            created_at: 0,
+            updated_at: 0,
+            processed_at: Some(0),
+        }
+    }
+
+    #[test]
+    fn download_headers_encode_non_ascii_and_quotes() {
+        let record = ready_record("Ünï \"quoted\" 100%.pdf", Some("application/pdf"));
+
+        let response = download_response(&record).unwrap();
+
+        assert_eq!(response.status, 200);
+        assert_eq!(
+            response.header("content-disposition"),
+            Some(
+                "attachment; filename=\"_n_ _quoted_ 100_.pdf\"; \
+                 filename*=UTF-8''%C3%9Cn%C3%AF%20%22quoted%22%20100%25.pdf"
+            )
+        );
+        assert_eq!(response.header("content-type"), Some("application/pdf"));
+        assert_eq!(response.header("content-length"), Some("3"));
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(response.header("cache-control"), Some("private, no-store"));
+        assert_eq!(
+            response.body,
+            Body::File(FileContent {
+                file_id: record.id.clone(),
+                org_id: record.org_id.clone(),
+                chunk_count: 1,
+            })
+        );
+    }
+
+    #[test]
+    fn active_types_are_served_as_binary() {
+        for active in [
+            "text/html",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "text/xml",
+            "application/xml",
+            "text/javascript",
+            "application/javascript",
+            "application/x-shockwave-flash",
+            "multipart/x-mixed-replace",
+        ] {
+            assert_eq!(
+                served_type(Some(active)),
+                "application/octet-stream",
+                "{active}"
+            );
+        }
+        assert_eq!(served_type(None), "application/octet-stream");
+    }
+
+    #[test]
+    fn passive_types_keep_their_name() {
+        assert_eq!(served_type(Some("image/png")), "image/png");
+        assert_eq!(served_type(Some("Application/PDF")), "application/pdf");
+        assert_eq!(served_type(Some("video/mp4")), "video/mp4");
+        assert_eq!(served_type(Some("text/plain")), "text/plain; charset=utf-8");
+        assert_eq!(
+            served_type(Some("text/plain; charset=iso-8859-1")),
+            "text/plain; charset=utf-8"
+        );
+    }
+
+    #[test]
+    fn file_not_ready_is_a_conflict() {
+        let mut record = ready_record("a.txt", Some("text/plain"));
+        record.status = FileStatus::Pending;
+
+        let error = download_response(&record).unwrap_err();
+
+        assert_eq!(error.status(), 409);
+        assert_eq!(error.code(), "file_not_ready");
+        assert!(error.to_string().contains("pending"), "{error}");
+    }
+
+    #[test]
+    fn content_of_another_organization_is_not_written() {
+        let env = TestEnv::new();
+        let owner = insert_principal(&env, "acme");
+        let id = insert_file(&env, &owner, FileStatus::Ready, 1);
+        let content = FileContent {
+            file_id: id,
+            org_id: crate::ids::new_id(),
+            chunk_count: 1,
+        };
+
+        let mut output = Vec::new();
+        let error = write_content(&env.db, &content, &mut output).unwrap_err();
+
+        assert_eq!(error.status(), 500);
+        assert!(output.is_empty());
+    }
+
+    #[test]
+    fn download_of_ready_file_streams_its_chunks() {
+        let env = TestEnv::new();
+        let principal = insert_principal(&env, "acme");
+        let id = insert_file(&env, &principal, FileStatus::Ready, 1);
+
+        let response = details::download(&env.db, &principal, &id).unwrap();
+
+        let Body::File(content) = &response.body else {
+            panic!("expected a file body, got {:?}", response.body);
+        };
+        let mut output = Vec::new();
+        write_content(&env.db, content, &mut output).unwrap();
+        assert_eq!(output, b"abc");
+        assert_eq!(
+            response.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert!(FileId::parse(&content.file_id).is_ok());
+    }
+}

@@ -131,26 +131,7 @@ pub fn list(
 /// Returns one page of the files of `org_id` that are not `uploading`,
 /// newest first.
 pub fn list_page(db: &dyn Database, org_id: &str, query: &ListQuery) -> Result<FilePage, ApiError> {
-    let mut sql =
-        format!("SELECT {FILE_COLUMNS} FROM files WHERE org_id = ? AND status != 'uploading'");
-    let mut params: Vec<SqlValue> = vec![org_id.into()];
-
-    if let Some(status) = query.status {
-        sql.push_str(" AND status = ?");
-        params.push(status.as_str().into());
-    }
-    if let Some(cursor) = &query.cursor {
-        // The first condition bounds the index range; the second drops
-        // the files of the cursor's own millisecond up to its id.
-        sql.push_str(" AND created_at <= ? AND (created_at < ? OR id < ?)");
-        params.push(cursor.created_at.into());
-        params.push(cursor.created_at.into());
-        params.push(cursor.id.as_str().into());
-    }
-    // One row more than the page tells whether another page follows.
-    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
-    params.push((query.limit + 1).into());
-
+    let (sql, params) = page_statement(org_id, query);
     let rows = db.execute(&sql, &params)?;
     let mut records = FileRecord::from_rows(&rows)?;
 
@@ -173,6 +154,227 @@ pub fn list_page(db: &dyn Database, org_id: &str, query: &ListQuery) -> Result<F
     })
 }
 
+/// Builds the page query. It fetches one row more than the page, which
+/// tells whether another page follows.
+fn page_statement(org_id: &str, query: &ListQuery) -> (String, Vec<SqlValue>) {
+    let mut sql =
+        format!("SELECT {FILE_COLUMNS} FROM files WHERE org_id = ? AND status != 'uploading'");
+    let mut params: Vec<SqlValue> = vec![org_id.into()];
+
+    if let Some(status) = query.status {
+        sql.push_str(" AND status = ?");
+        params.push(status.as_str().into());
+    }
+    if let Some(cursor) = &query.cursor {
+        // The first condition bounds the index range; the second drops
+        // the files of the cursor's own millisecond up to its id.
+        sql.push_str(" AND created_at <= ? AND (created_at < ? OR id < ?)");
+        params.push(cursor.created_at.into());
+        params.push(cursor.created_at.into());
+        params.push(cursor.id.as_str().into());
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    params.push((query.limit + 1).into());
+
+    (sql, params)
+}
+
 fn invalid_query(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_query", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::files::test_support::{insert_file, insert_principal};
+    use crate::http::Method;
+    use crate::testing::TestEnv;
+
+    fn query(path_and_query: &str) -> Result<ListQuery, ApiError> {
+        ListQuery::parse(&Request::new(Method::Get, path_and_query))
+    }
+
+    fn ids_of(page: &FilePage) -> Vec<String> {
+        page.files.iter().map(|file| file.id.clone()).collect()
+    }
+
+    #[test]
+    fn files_are_listed_newest_first() {
+        let env = TestEnv::new();
+        let principal = insert_principal(&env, "acme");
+        let old = insert_file(&env, &principal, FileStatus::Ready, 1_000);
+        let new = insert_file(&env, &principal, FileStatus::Pending, 3_000);
+        let middle = insert_file(&env, &principal, FileStatus::Rejected, 2_000);
+
+        let page = list_page(&env.db, &principal.org_id, &query("/files").unwrap()).unwrap();
+
+        assert_eq!(ids_of(&page), [new, middle, old]);
+        assert_eq!(page.next_cursor, None);
+    }
+
+    #[test]
+    fn pages_cover_all_files_once() {
+        let env = TestEnv::new();
+        let principal = insert_principal(&env, "acme");
+        // Pairs share a millisecond, so the id breaks ties across pages.
+        let mut inserted: Vec<String> = (0..45)
+            .map(|index| insert_file(&env, &principal, FileStatus::Ready, index / 2))
+            .collect();
+
+        let mut seen = Vec::new();
+        let mut page_sizes = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(cursor) => format!("/files?limit=20&cursor={cursor}"),
+                None => "/files?limit=20".to_owned(),
+            };
+            let page = list_page(&env.db, &principal.org_id, &query(&path).unwrap()).unwrap();
+            page_sizes.push(page.files.len());
+            seen.extend(ids_of(&page));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+
+        assert_eq!(page_sizes, [20, 20, 5]);
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), 45, "a file was listed twice");
+        inserted.sort();
+        let mut sorted_seen = seen.clone();
+        sorted_seen.sort();
+        assert_eq!(sorted_seen, inserted);
+    }
+
+    #[test]
+    fn full_last_page_has_no_cursor() {
+        let env = TestEnv::new();
+        let principal = insert_principal(&env, "acme");
+        for index in 0..20 {
+            insert_file(&env, &principal, FileStatus::Ready, index);
+        }
+
+        let page = list_page(&env.db, &principal.org_id, &query("/files").unwrap()).unwrap();
+
+        assert_eq!(page.files.len(), 20);
+        assert_eq!(page.next_cursor, None);
+    }
+
+    #[test]
+    fn other_organizations_are_never_listed() {
+        let env = TestEnv::new();
+        let acme = insert_principal(&env, "acme");
+        let globex = insert_principal(&env, "globex");
+        let own = insert_file(&env, &acme, FileStatus::Ready, 1);
+        insert_file(&env, &globex, FileStatus::Ready, 2);
+
+        let page = list_page(&env.db, &acme.org_id, &query("/files").unwrap()).unwrap();
+
+        assert_eq!(ids_of(&page), [own]);
+    }
+
+    #[test]
+    fn uploading_files_are_not_listed() {
+        let env = TestEnv::new();
+        let principal = insert_principal(&env, "acme");
+        insert_file(&env, &principal, FileStatus::Uploading, 1);
+        let done = insert_file(&env, &principal, FileStatus::Pending, 2);
+
+        let page = list_page(&env.db, &principal.org_id, &query("/files").unwrap()).unwrap();
+
+        assert_eq!(ids_of(&page), [done]);
+    }
+
+    #[test]
+    fn status_filter_selects_one_status() {
+        let env = TestEnv::new();
+        let principal = insert_principal(&env, "acme");
+        let ready = insert_file(&env, &principal, FileStatus::Ready, 1);
+        insert_file(&env, &principal, FileStatus::Pending, 2);
+
+        let listing = query("/files?status=ready").unwrap();
+        let page = list_page(&env.db, &principal.org_id, &listing).unwrap();
+
+        assert_eq!(ids_of(&page), [ready]);
+    }
+
+    #[test]
+    fn limit_defaults_to_twenty() {
+        assert_eq!(query("/files").unwrap().limit, 20);
+        assert_eq!(query("/files?limit=1").unwrap().limit, 1);
+        assert_eq!(query("/files?limit=100").unwrap().limit, 100);
+    }
+
+    #[test]
+    fn limit_outside_range_is_rejected() {
+        for bad in ["0", "101", "-1", "ten", ""] {
+            let error = query(&format!("/files?limit={bad}")).unwrap_err();
+            assert_eq!(error.status(), 400, "limit {bad:?}");
+            assert_eq!(error.code(), "invalid_query", "limit {bad:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_cursor_is_rejected() {
+        let not_an_id = hex::encode("5.not-an-id");
+        for bad in ["zz", "abc", not_an_id.as_str()] {
+            let error = query(&format!("/files?cursor={bad}")).unwrap_err();
+            assert_eq!(error.code(), "invalid_query", "cursor {bad:?}");
+            assert!(error.to_string().contains("cursor"), "{error}");
+        }
+    }
+
+    #[test]
+    fn invalid_status_is_rejected() {
+        for bad in ["uploading", "done", "READY"] {
+            let error = query(&format!("/files?status={bad}")).unwrap_err();
+            assert_eq!(error.code(), "invalid_query", "status {bad:?}");
+        }
+    }
+
+    #[test]
+    fn cursor_round_trips() {
+        let cursor = Cursor {
+            created_at: 1_767_225_600_000,
+            id: crate::ids::new_id(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+    }
+
+    #[test]
+    fn deep_page_walks_the_org_index() {
+        let env = TestEnv::new();
+        let principal = insert_principal(&env, "acme");
+        let cursor = Cursor {
+            created_at: 5,
+            id: crate::ids::new_id(),
+        };
+
+        let listing = ListQuery {
+            limit: 20,
+            cursor: Some(cursor),
+            status: None,
+        };
+        let (sql, params) = page_statement(&principal.org_id, &listing);
+
+        let plan = env
+            .db
+            .execute(&format!("EXPLAIN QUERY PLAN {sql}"), &params)
+            .unwrap();
+        let detail: Vec<String> = plan
+            .rows
+            .iter()
+            .filter_map(|row| row.last().and_then(SqlValue::as_str).map(str::to_owned))
+            .collect();
+        let detail = detail.join("; ");
+
+        assert!(
+            detail.contains("files_by_org_created (org_id=? AND created_at<?)"),
+            "plan: {detail}"
+        );
+        assert!(!detail.contains("TEMP B-TREE"), "plan sorts: {detail}");
+    }
 }

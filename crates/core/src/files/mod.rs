@@ -15,7 +15,7 @@ pub mod store;
 pub mod upload;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use chunks::{CHUNK_BYTES, MAX_FILE_BYTES};
 pub use content::write_content;

@@ -249,7 +249,7 @@ fn disposition_other_than_form_data_is_rejected() {
     let body = b"--b\r\nContent-Disposition: attachment; name=\"x\"\r\n\r\n1\r\n--b--";
     let error = parse("b", body).unwrap_err();
     assert!(
-        error.to_string().contains("expected \\\"form-data\\\""),
+        error.to_string().contains("expected \"form-data\""),
         "{error}"
     );
 }
