@@ -18,7 +18,7 @@ pub struct AppVariables {
 }
 
 impl AppVariables {
-    /// Resolves every declared variable. `cli` holds `--variable` pairs and
+    /// Resolves every declared variable. `cli` contains the `--variable` pairs and
     /// `env` is a lookup into the process environment.
     ///
     /// A required variable without a value is an error that names it.

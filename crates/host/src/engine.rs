@@ -10,7 +10,7 @@ use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Maximum concurrent component instances with the pooling allocator. Each
-/// HTTP request and Redis message holds one instance while it runs.
+/// HTTP request and Redis message uses one instance while it runs.
 const POOL_INSTANCES: u32 = 1_000;
 /// Maximum linear memory of one instance. Spin 3's default limit is larger;
 /// Stowage components stream uploads and need a few MiB.
@@ -70,9 +70,9 @@ pub fn load_component(
     let cache_path = cache_path(engine, &wasm, cache_dir);
 
     if cache_path.exists() {
-        // SAFETY: the file was written by `Engine::precompile_component` of
-        // this program with an identical engine configuration (the cache key
-        // covers it); wasmtime still validates its header and version.
+        // SAFETY: `Engine::precompile_component` of this program wrote the file
+        // with the same engine configuration, because the cache key covers it.
+        // Wasmtime still checks its header and version.
         match unsafe { Component::deserialize_file(engine, &cache_path) } {
             Ok(component) => {
                 tracing::info!(

@@ -34,7 +34,7 @@ struct RawStore {
     path: Option<PathBuf>,
 }
 
-/// Where each key-value store and SQLite database lives.
+/// The files of the key-value stores and SQLite databases.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeConfig {
     /// Key-value store label to SQLite file.

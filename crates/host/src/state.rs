@@ -20,7 +20,7 @@ pub struct AppState {
     pub sqlite_databases: HashMap<String, PathBuf>,
 }
 
-/// What one component is granted in spin.toml, with templates expanded.
+/// The grants of one component in spin.toml, with templates expanded.
 #[derive(Debug)]
 pub struct ComponentContext {
     pub id: Arc<str>,
@@ -41,7 +41,7 @@ pub struct HostState {
     pub http_hooks: DenyOutboundHttp,
     pub app: Arc<AppState>,
     pub component: Arc<ComponentContext>,
-    /// Key-value stores this instance holds open.
+    /// Number of key-value stores open in this instance.
     pub open_key_value_stores: usize,
 }
 
