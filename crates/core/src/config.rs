@@ -1,6 +1,8 @@
 //! Settings read from Spin variables, with the defaults documented in
 //! spin.toml and docs/configuration.md.
 
+use std::fmt;
+
 use crate::error::ApiError;
 use crate::processing::MimePolicy;
 
@@ -26,6 +28,9 @@ pub struct Config {
     /// Seconds without a request after which a session ends, read from the
     /// variable `session_idle_minutes`.
     pub session_idle_timeout_secs: i64,
+    /// The Bearer token that authorizes creating organizations
+    /// (`POST /orgs`); `None` turns that route off.
+    pub platform_token: Option<Secret>,
     /// The MIME types a processed file may have. Processing rejects files
     /// of other types.
     pub allowed_mime_types: MimePolicy,
@@ -39,6 +44,7 @@ impl Default for Config {
             processing_mode: ProcessingMode::Redis,
             redis_channel: "stowage-uploads".to_owned(),
             session_idle_timeout_secs: 2 * 60 * 60,
+            platform_token: None,
             allowed_mime_types: MimePolicy::default(),
         }
     }
@@ -79,6 +85,9 @@ impl Config {
         if let Some(value) = lookup("session_idle_minutes") {
             config.session_idle_timeout_secs = parse_minutes("session_idle_minutes", &value)? * 60;
         }
+        if let Some(value) = lookup("platform_token") {
+            config.platform_token = (!value.trim().is_empty()).then(|| Secret(value));
+        }
 
         Ok(config)
     }
@@ -91,6 +100,26 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, ApiError> {
         other => Err(ApiError::internal(format!(
             "invalid variable {name}={other:?}: expected \"true\" or \"false\""
         ))),
+    }
+}
+
+/// A secret setting, which never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
     }
 }
 
@@ -124,6 +153,7 @@ mod tests {
                     "processing_mode" => "inline",
                     "redis_channel" => "uploads-test",
                     "session_idle_minutes" => "30",
+                    "platform_token" => "platform-secret",
                     "allowed_mime_types" => "image/*, application/pdf",
                     _ => return None,
                 }
@@ -136,6 +166,8 @@ mod tests {
         assert_eq!(config.processing_mode, ProcessingMode::Inline);
         assert_eq!(config.redis_channel, "uploads-test");
         assert_eq!(config.session_idle_timeout_secs, 30 * 60);
+        assert_eq!(config.platform_token, Some(Secret::new("platform-secret")));
+        assert_eq!(format!("{:?}", config.platform_token), "Some(Secret(***))");
         assert!(config.allowed_mime_types.allows("image/png"));
         assert!(!config.allowed_mime_types.allows("text/plain"));
     }

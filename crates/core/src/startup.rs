@@ -29,7 +29,7 @@ mod tests {
         db.execute(sql, &[]).unwrap().rows[0][0].as_i64().unwrap()
     }
 
-    /// A TestEnv whose database has no schema yet, like a first start.
+    /// Builds a TestEnv whose database has no schema yet, like a first start.
     fn fresh_env(sample_data: bool) -> TestEnv {
         let mut env = TestEnv::new();
         env.db = TestDatabase::new();

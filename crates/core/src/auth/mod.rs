@@ -1,10 +1,11 @@
-//! Who is calling: passwords, sessions, API tokens and the principal that
-//! every other route is scoped by.
+//! Authentication: passwords, sessions, API tokens and the principal
+//! that scopes every other route to one organization.
 
 pub mod cookie;
 pub mod origin;
 pub mod password;
 pub mod principal;
+pub mod rate_limit;
 pub mod session;
 pub mod tokens;
 pub mod username;

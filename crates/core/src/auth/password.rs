@@ -31,8 +31,8 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 /// Williams), lowercase, one per line, most common first.
 const COMMON_PASSWORDS: &str = include_str!("../../data/common-passwords.txt");
 
-/// A password as the client sent it. It never prints, so it cannot leak
-/// into logs through `Debug` or `Display`.
+/// A password as the client sent it. It implements no `Display`, and
+/// `Debug` prints `Password(***)`, so it cannot leak into logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
 

@@ -40,7 +40,7 @@ pub struct Principal {
     pub role: Role,
 }
 
-/// How the caller proved who they are.
+/// The credential a caller authenticated with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     /// A browser session from the session cookie.

@@ -1,6 +1,6 @@
 //! Browser sessions kept in the key-value store.
 //!
-//! The cookie holds a 256-bit random token. The store keeps the session
+//! The cookie contains a 256-bit random token. The store keeps the session
 //! under `session:<SHA-256 of the token, hex>`, so that reading the store
 //! does not yield usable tokens. A session ends 24 hours after sign-in
 //! (absolute lifetime, which bounds the use of a stolen cookie) or after

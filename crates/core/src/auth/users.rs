@@ -169,3 +169,55 @@ pub fn insert_user(
     )?;
     Ok(())
 }
+
+/// Inserts a user unless the username exists, in one statement so that
+/// two concurrent requests cannot both insert it. Returns whether the
+/// user was inserted.
+pub fn insert_user_unless_taken(
+    db: &dyn Database,
+    id: &str,
+    org_id: &str,
+    username: &Username,
+    password_hash: &str,
+    role: Role,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let rows = db.execute(
+        "INSERT INTO users (id, org_id, username, password_hash, role, disabled, created_at, \
+         password_changed_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?) \
+         ON CONFLICT (username) DO NOTHING RETURNING id",
+        &[
+            id.into(),
+            org_id.into(),
+            username.as_str().into(),
+            password_hash.into(),
+            role.as_str().into(),
+            SqlValue::Integer(now),
+            SqlValue::Integer(now),
+        ],
+    )?;
+    Ok(!rows.is_empty())
+}
+
+pub fn set_role(db: &dyn Database, user_id: &str, role: Role) -> Result<(), ApiError> {
+    db.execute(
+        "UPDATE users SET role = ? WHERE id = ?",
+        &[role.as_str().into(), user_id.into()],
+    )?;
+    Ok(())
+}
+
+/// Disables or enables a user. Sessions and API tokens check this flag on
+/// every request, so disabling takes effect at once.
+pub fn set_disabled(db: &dyn Database, user_id: &str, disabled: bool) -> Result<(), ApiError> {
+    db.execute(
+        "UPDATE users SET disabled = ? WHERE id = ?",
+        &[i64::from(disabled).into(), user_id.into()],
+    )?;
+    Ok(())
+}
+
+pub fn delete_user(db: &dyn Database, user_id: &str) -> Result<(), ApiError> {
+    db.execute("DELETE FROM users WHERE id = ?", &[user_id.into()])?;
+    Ok(())
+}
