@@ -84,11 +84,11 @@ pub fn logout(services: &Services, request: &Request) -> Result<Response, ApiErr
         .with_header("cache-control", "no-store"))
 }
 
-/// GET /auth/me: the signed-in user.
+/// GET /auth/me: the signed-in user, the object that login returns under
+/// `user`.
 pub fn me(services: &Services, request: &Request) -> Result<Response, ApiError> {
     let caller = authenticate_caller(services, request)?;
-    Ok(Response::json(200, &json!({ "user": caller.user.view() }))
-        .with_header("cache-control", "no-store"))
+    Ok(Response::json(200, &caller.user.view()).with_header("cache-control", "no-store"))
 }
 
 /// POST /auth/password: replaces the caller's password. Every session of

@@ -264,8 +264,12 @@ fn me_returns_signed_in_user() {
     let response = me(&env, &cookie);
 
     assert_eq!(response.status, 200);
-    assert_eq!(json_of(&response)["user"]["id"], alice.user_id.as_str());
-    assert_eq!(json_of(&response)["user"]["role"], "member");
+    let user = json_of(&response);
+    assert_eq!(user["id"], alice.user_id.as_str());
+    assert_eq!(user["username"], "alice");
+    assert_eq!(user["role"], "member");
+    assert_eq!(user["org_id"], alice.org_id.as_str());
+    assert_eq!(user["org_name"], "Acme Corp");
 }
 
 #[test]
@@ -531,7 +535,7 @@ fn api_token_authenticates_requests() {
 
     let response = call(&env, bearer(Method::Get, "/auth/me", &token), None);
     assert_eq!(response.status, 200);
-    assert_eq!(json_of(&response)["user"]["id"], alice.user_id.as_str());
+    assert_eq!(json_of(&response)["id"], alice.user_id.as_str());
 }
 
 #[test]
