@@ -5,10 +5,9 @@ use crate::files::model::FileId;
 use crate::files::store;
 use crate::storage::Database;
 
-/// The size of every chunk row but a file's last: 1 MiB. Fewer, larger
-/// rows make a 50 MiB upload 50 inserts, each committed on its own, and
-/// stay under the 1 MiB value limits of hosted key-value stores should
-/// chunks ever move there.
+/// The size of every chunk row but a file's last: 1 MiB. Large rows keep
+/// a 50 MiB upload to 50 inserts, each committed on its own, while one
+/// chunk is all the memory an upload or a download needs.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
 
 /// The maximum file content: 50 MiB (52,428,800 bytes).

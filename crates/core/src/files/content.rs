@@ -123,7 +123,7 @@ fn encode_ext_value(text: &str) -> String {
 }
 
 /// Writes a file's content to `writer`, reading one chunk row at a time
-/// in sequence order, so memory holds one chunk (1 MiB) at most.
+/// in sequence order, so at most one chunk (1 MiB) is in memory.
 ///
 /// Each read also checks the file's organization, so content is only
 /// written for the organization the response was built for. A missing

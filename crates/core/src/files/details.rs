@@ -21,19 +21,19 @@ pub fn find_file(
     store::find_visible(db, &principal.org_id, &id)?.ok_or_else(file_not_found)
 }
 
-/// Answers GET /files/{id} with the file's JSON.
+/// Handles GET /files/{id}: returns the file's JSON.
 pub fn details(db: &dyn Database, principal: &Principal, id: &str) -> Result<Response, ApiError> {
     let record = find_file(db, principal, id)?;
     Ok(Response::json(200, &record.to_json()))
 }
 
-/// Answers GET /files/{id}/content; see [`download_response`].
+/// Handles GET /files/{id}/content with [`download_response`].
 pub fn download(db: &dyn Database, principal: &Principal, id: &str) -> Result<Response, ApiError> {
     let record = find_file(db, principal, id)?;
     download_response(&record)
 }
 
-/// Answers DELETE /files/{id} with 204 after deleting the file's chunks
+/// Handles DELETE /files/{id}: returns 204 after deleting the file's chunks
 /// and row, in any status but `uploading`.
 pub fn delete(db: &dyn Database, principal: &Principal, id: &str) -> Result<Response, ApiError> {
     let record = find_file(db, principal, id)?;

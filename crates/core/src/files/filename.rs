@@ -3,9 +3,9 @@
 
 use std::fmt;
 
-/// The maximum filename length in bytes of UTF-8, the limit of common
-/// file systems (ext4, NTFS in UTF-16 units, APFS), so a downloaded file
-/// can be saved under its name.
+/// The maximum filename length in bytes of UTF-8. ext4 allows 255 bytes
+/// per name and NTFS 255 UTF-16 units, so a downloaded file can be saved
+/// under its name.
 pub const MAX_FILENAME_BYTES: usize = 255;
 
 /// The name given to an upload whose filename is missing or empty after

@@ -117,7 +117,7 @@ pub struct FilePage {
     pub next_cursor: Option<String>,
 }
 
-/// Answers GET /files with one page of the principal's files.
+/// Handles GET /files: returns one page of the principal's files.
 pub fn list(
     db: &dyn Database,
     principal: &Principal,
@@ -155,7 +155,7 @@ pub fn list_page(db: &dyn Database, org_id: &str, query: &ListQuery) -> Result<F
 }
 
 /// Builds the page query. It fetches one row more than the page, which
-/// tells whether another page follows.
+/// shows whether another page follows.
 fn page_statement(org_id: &str, query: &ListQuery) -> (String, Vec<SqlValue>) {
     let mut sql =
         format!("SELECT {FILE_COLUMNS} FROM files WHERE org_id = ? AND status != 'uploading'");

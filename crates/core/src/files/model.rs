@@ -22,7 +22,7 @@ impl FileId {
     }
 
     /// Parses an id from a URL. A malformed id is 404 `not_found`, the
-    /// same answer as an unknown one.
+    /// same response as for an unknown one.
     pub fn parse(value: &str) -> Result<FileId, ApiError> {
         if crate::ids::is_valid_id(value) {
             Ok(FileId(value.to_owned()))
@@ -42,14 +42,14 @@ impl fmt::Display for FileId {
     }
 }
 
-/// The 404 for a file that does not exist, is malformed, belongs to
+/// Returns the 404 for a file that does not exist, is malformed, belongs to
 /// another organization or is still uploading. One message for all, so a
 /// client learns nothing about other tenants.
 pub fn file_not_found() -> ApiError {
     ApiError::not_found("file not found")
 }
 
-/// Where a file is in its life: `uploading` while its bytes arrive,
+/// The state of a file: `uploading` while its bytes arrive,
 /// `pending` once stored, `processing` while claimed, then `ready`,
 /// `rejected` (content not allowed) or `failed` (processing gave up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +126,7 @@ impl FileRecord {
         rows.rows.iter().map(|row| columns.read(row)).collect()
     }
 
-    /// The JSON clients receive for this file.
+    /// Converts the file to the JSON clients receive.
     pub fn to_json(&self) -> FileJson {
         FileJson {
             id: self.id.clone(),

@@ -82,7 +82,7 @@ pub fn count_rows(env: &TestEnv, table: &str) -> i64 {
     rows.rows[0][0].as_i64().unwrap()
 }
 
-/// A `multipart/form-data` body with boundary `BOUNDARY` and one part
+/// Builds a `multipart/form-data` body with boundary `BOUNDARY` and one part
 /// per `(headers, content)` pair.
 pub fn multipart_body(parts: &[(&str, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
@@ -97,7 +97,7 @@ pub fn multipart_body(parts: &[(&str, &[u8])]) -> Vec<u8> {
     body
 }
 
-/// The part headers of a file part named `file`.
+/// Returns the part headers of a file part named `file`.
 pub fn file_part_headers(filename: &str) -> String {
     format!(
         "Content-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
@@ -105,7 +105,7 @@ pub fn file_part_headers(filename: &str) -> String {
     )
 }
 
-/// A POST /files request with the multipart Content-Type of
+/// Builds a POST /files request with the multipart Content-Type of
 /// [`multipart_body`].
 pub fn multipart_request() -> Request {
     Request::new(Method::Post, "/files")

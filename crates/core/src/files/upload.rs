@@ -19,8 +19,8 @@ use crate::processing::{self, ProcessingSettings};
 use crate::services::Services;
 
 /// Bytes a multipart body may carry beyond the file content: boundaries,
-/// part headers, other fields, preamble and epilogue. 64 KiB holds a
-/// browser form's framing many times over.
+/// part headers, other fields, preamble and epilogue. 64 KiB is many
+/// times the framing of a browser form.
 pub const MULTIPART_OVERHEAD_BYTES: u64 = 64 * 1024;
 
 /// The form field that carries the file.
@@ -30,7 +30,7 @@ pub const FILE_FIELD: &str = "file";
 const MAX_DECLARED_TYPE_BYTES: usize = 255;
 
 /// Stores the request body as a new file of the principal's organization
-/// and answers 202 with the file and its `Location`.
+/// and returns 202 with the file and its `Location`.
 ///
 /// Oversized bodies are rejected with 413 from `Content-Length` before
 /// any byte is read, and again while reading when content passes
@@ -83,7 +83,7 @@ pub fn upload(
     Ok(accepted(&record))
 }
 
-/// The 202 answer for a stored file.
+/// Builds the 202 response for a stored file.
 fn accepted(record: &FileRecord) -> Response {
     Response::json(202, &record.to_json()).with_header("location", format!("/files/{}", record.id))
 }
@@ -317,8 +317,8 @@ fn raw_filename(request: &Request) -> Result<Filename, ApiError> {
     ))
 }
 
-/// The client's declared media type as stored: trimmed, printable ASCII,
-/// at most 255 bytes. Anything else is dropped rather than rejected,
+/// Normalizes the client's declared media type for storage: trimmed,
+/// printable ASCII, at most 255 bytes. Anything else is dropped rather than rejected,
 /// because the type is informational and processing sniffs the real one.
 fn declared_type(value: Option<&str>) -> Option<String> {
     let value = value?.trim();
@@ -332,13 +332,22 @@ fn declared_type(value: Option<&str>) -> Option<String> {
 /// Publishes the file on the uploads channel, or processes it now in
 /// inline mode. Neither failure fails the upload: the file is stored and
 /// `pending`, and the recovery of stale files processes it later.
+///
+/// Inline mode has no processor component, so the upload also does the
+/// processor's recovery work: it processes a few stale files and deletes
+/// abandoned uploads.
 fn hand_to_processing(services: &Services, id: &FileId) {
     match services.config.processing_mode {
         ProcessingMode::Redis => publish(services, id),
         ProcessingMode::Inline => {
             let settings = ProcessingSettings::from_config(&services.config);
-            let outcome =
-                processing::process_file(services.db, services.clock, &settings, id.as_str());
+            let payload = id.as_str().as_bytes();
+            let outcome = processing::handle_message_and_recover(
+                services.db,
+                services.clock,
+                &settings,
+                payload,
+            );
             if let Err(error) = outcome {
                 eprintln!("files: inline processing of file {id} failed: {error}");
             }

@@ -88,7 +88,7 @@ fn upload_is_published_on_channel() {
 }
 
 #[test]
-fn publish_failure_still_answers_accepted() {
+fn publish_failure_still_returns_accepted() {
     let env = TestEnv::new();
     env.publisher.fail.set(true);
     let principal = insert_principal(&env, "acme");
@@ -102,7 +102,7 @@ fn publish_failure_still_answers_accepted() {
 }
 
 #[test]
-fn inline_mode_processes_before_answering() {
+fn inline_mode_processes_before_responding() {
     let mut env = TestEnv::new();
     env.config.processing_mode = ProcessingMode::Inline;
     let principal = insert_principal(&env, "acme");
@@ -551,4 +551,24 @@ fn declared_type_with_control_characters_is_dropped() {
     assert_eq!(declared_type(Some("text/plain\u{1}")), None);
     assert_eq!(declared_type(Some("")), None);
     assert_eq!(declared_type(Some(&"a".repeat(256))), None);
+}
+
+#[test]
+fn inline_upload_processes_stale_files() {
+    let mut env = TestEnv::new();
+    env.config.processing_mode = ProcessingMode::Inline;
+    let principal = insert_principal(&env, "acme");
+    let stale = insert_file(&env, &principal, crate::files::FileStatus::Pending, 0);
+    let body = multipart_body(&[(&file_part_headers("a.txt"), b"text\n")]);
+
+    upload_form(&env, &principal, body).unwrap();
+
+    let rows = env
+        .db
+        .execute(
+            "SELECT status FROM files WHERE id = ?",
+            &[stale.as_str().into()],
+        )
+        .unwrap();
+    assert_eq!(rows.rows[0][0].as_str(), Some("ready"));
 }

@@ -2,9 +2,9 @@
 //!
 //! [`Parser`] is a push parser: the caller feeds it the body chunk by chunk
 //! and receives [`Event`]s (a part's headers, slices of its content, its
-//! end) as soon as they are known. It never holds more than one chunk plus
-//! a delimiter's length of content, and part headers are bounded, so an
-//! upload of any size runs in bounded memory and linear time.
+//! end) as soon as they are known. Between calls it keeps at most a partial
+//! delimiter or a partial header line, and part headers are bounded, so
+//! an upload of any size runs in bounded memory and linear time.
 
 mod boundary;
 mod disposition;

@@ -18,8 +18,8 @@ pub const MAX_HEADER_LINES: usize = 16;
 /// the blank line included.
 pub const MAX_HEADER_BYTES: usize = 8 * 1024;
 
-/// The maximum transport padding (spaces and tabs) after a delimiter,
-/// which RFC 2046 allows and no known client sends.
+/// The maximum transport padding (spaces and tabs) that RFC 2046 allows
+/// between a delimiter and its CRLF.
 const MAX_PADDING: usize = 256;
 
 /// What a part's headers declare. Header names are case-insensitive;

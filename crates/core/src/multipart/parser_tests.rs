@@ -57,7 +57,7 @@ fn field_part(name: &str) -> Owned {
     })
 }
 
-/// A body with a text field and a file whose content contains CRLFs,
+/// Builds a body with a text field and a file whose content contains CRLFs,
 /// dashes and near-copies of the delimiter.
 fn tricky_body() -> Vec<u8> {
     let mut body = Vec::new();
