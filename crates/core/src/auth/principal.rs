@@ -83,6 +83,22 @@ pub fn authenticate_caller(services: &Services, request: &Request) -> Result<Cal
     authenticate_session(services, &token)
 }
 
+/// Authenticates like [`authenticate_caller`] and also requires a session,
+/// for actions that a leaked API token must not be able to take: creating
+/// more tokens and changing the password.
+pub fn authenticate_session_caller(
+    services: &Services,
+    request: &Request,
+) -> Result<Caller, ApiError> {
+    let caller = authenticate_caller(services, request)?;
+    match caller.credential {
+        Credential::Session(_) => Ok(caller),
+        Credential::ApiToken { .. } => Err(ApiError::forbidden(
+            "this action requires signing in with a password; API tokens cannot perform it",
+        )),
+    }
+}
+
 /// Loads the session of `token` and its user. A session whose user is
 /// gone or disabled, or that began before the user's last password change,
 /// is deleted and rejected.

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::json::read_json;
 use crate::auth::password::{hash_password, verify_password, NewPassword, Password};
-use crate::auth::principal::{authenticate_caller, Credential};
+use crate::auth::principal::{authenticate_caller, authenticate_session_caller, Credential};
 use crate::auth::rate_limit::{self, LOGIN_PER_ADDRESS, LOGIN_PER_USERNAME};
 use crate::auth::{cookie, origin, session, users, Username};
 use crate::error::ApiError;
@@ -91,15 +91,15 @@ pub fn me(services: &Services, request: &Request) -> Result<Response, ApiError> 
     Ok(Response::json(200, &caller.user.view()).with_header("cache-control", "no-store"))
 }
 
-/// POST /auth/password: replaces the caller's password. Every session of
-/// the user created before the change ends; a session-authenticated
-/// caller gets a new session in place of the current one.
+/// POST /auth/password: replaces the signed-in user's password. Every
+/// session of the user created before the change ends, and the caller
+/// gets a new session in place of the current one. API tokens stay valid.
 pub fn change_password(
     services: &Services,
     request: &Request,
     body: &mut dyn BodyReader,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate_caller(services, request)?;
+    let caller = authenticate_session_caller(services, request)?;
     let change: PasswordChangeRequest = read_json(
         request,
         body,

@@ -546,11 +546,36 @@ fn api_token_skips_origin_check() {
     let created = create_token(&env, &cookie, json!({ "name": "ci" }));
     let token = json_of(&created)["token"].as_str().unwrap().to_owned();
 
-    let request = bearer(Method::Post, "/auth/tokens", &token)
-        .with_header("origin", "https://elsewhere.example");
-    let response = call(&env, request, Some(json!({ "name": "second" })));
+    let path = format!("/auth/tokens/{}", json_of(&created)["id"].as_str().unwrap());
+    let request =
+        bearer(Method::Delete, &path, &token).with_header("origin", "https://elsewhere.example");
+    let response = call(&env, request, None);
 
-    assert_eq!(response.status, 201);
+    assert_eq!(response.status, 204);
+}
+
+#[test]
+fn api_token_cannot_create_tokens_or_change_password() {
+    let env = TestEnv::new();
+    create_org_and_user(&env, "Acme Corp", "alice", Role::Member);
+    let cookie = sign_in(&env, "alice");
+    let created = create_token(&env, &cookie, json!({ "name": "ci" }));
+    let token = json_of(&created)["token"].as_str().unwrap().to_owned();
+
+    let new_token = call(
+        &env,
+        bearer(Method::Post, "/auth/tokens", &token),
+        Some(json!({ "name": "second" })),
+    );
+    let password = call(
+        &env,
+        bearer(Method::Post, "/auth/password", &token),
+        Some(json!({ "current_password": TEST_PASSWORD, "new_password": "a new long passphrase" })),
+    );
+
+    assert_eq!(new_token.status, 403);
+    assert_eq!(password.status, 403);
+    assert_eq!(login(&env, "alice", TEST_PASSWORD).status, 200);
 }
 
 #[test]

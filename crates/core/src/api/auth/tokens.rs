@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::json::read_json;
-use crate::auth::principal::authenticate_caller;
+use crate::auth::principal::{authenticate_caller, authenticate_session_caller};
 use crate::auth::tokens::{self, TokenName};
 use crate::error::ApiError;
 use crate::http::{BodyReader, Request, Response};
@@ -18,13 +18,14 @@ struct CreateTokenRequest {
 }
 
 /// POST /auth/tokens: creates a token and returns its secret, the only
-/// time the secret is shown.
+/// time the secret is shown. Requires a session, so that a leaked token
+/// cannot create replacements for itself.
 pub fn create(
     services: &Services,
     request: &Request,
     body: &mut dyn BodyReader,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate_caller(services, request)?;
+    let caller = authenticate_session_caller(services, request)?;
     let create: CreateTokenRequest = read_json(
         request,
         body,
