@@ -67,8 +67,8 @@ pub fn authenticate(services: &Services, request: &Request) -> Result<Principal,
 
 /// Authenticates like [`authenticate`] and returns the whole caller.
 ///
-/// An `Authorization` header takes precedence: when present it must hold a
-/// valid Bearer token, and the cookie is not consulted.
+/// An `Authorization` header takes precedence. When present it must
+/// contain a valid Bearer token, and the cookie is not consulted.
 pub fn authenticate_caller(services: &Services, request: &Request) -> Result<Caller, ApiError> {
     if let Some(authorization) = request.headers.get("authorization") {
         let secret = bearer_secret(authorization).ok_or(ApiError::Unauthorized)?;
@@ -120,6 +120,8 @@ pub fn authenticate_session(services: &Services, token: &SessionToken) -> Result
     })
 }
 
+// NOTE: a session created in the same millisecond as a password change
+// survives it, because the rotated session of that change must.
 fn is_valid_for(user: &User, session: &Session) -> bool {
     !user.disabled
         && user.org_id == session.record.org_id
