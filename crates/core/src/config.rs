@@ -86,7 +86,7 @@ impl Config {
             config.session_idle_timeout_secs = parse_minutes("session_idle_minutes", &value)? * 60;
         }
         if let Some(value) = lookup("platform_token") {
-            config.platform_token = (!value.trim().is_empty()).then(|| Secret(value));
+            config.platform_token = (!value.trim().is_empty()).then_some(Secret(value));
         }
 
         Ok(config)
