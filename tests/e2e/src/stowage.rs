@@ -107,6 +107,7 @@ impl Stowage {
             .arg("--cache-dir")
             .arg(root.join("target/e2e-component-cache"))
             .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(stderr);

@@ -17,8 +17,15 @@ fn readme_walkthrough_works() {
     let path = fixture("notes.txt");
     let bytes = std::fs::read(&path).unwrap();
 
-    let user = client.login(ADMIN_USERNAME, ADMIN_PASSWORD);
-    assert_eq!(user["username"], ADMIN_USERNAME, "login body: {user}");
+    let login = client.login(ADMIN_USERNAME, ADMIN_PASSWORD);
+    assert_eq!(
+        login["user"]["username"], ADMIN_USERNAME,
+        "login body: {login}"
+    );
+    assert_eq!(
+        login["user"]["org_name"], "Acme Corp",
+        "login body: {login}"
+    );
 
     let upload = client.upload_multipart("notes.txt", &bytes);
     assert_eq!(upload.status, 202, "upload failed: {}", upload.text());
