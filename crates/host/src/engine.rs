@@ -24,7 +24,7 @@ pub fn create_engine(pooling: bool) -> Result<Engine> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(POOL_INSTANCES)
             .total_core_instances(POOL_INSTANCES * 4)
-            .total_memories(POOL_INSTANCES * 2)
+            .total_memories(POOL_INSTANCES)
             .total_tables(POOL_INSTANCES * 4)
             .max_component_instance_size(1 << 20)
             .max_core_instances_per_component(64)

@@ -150,7 +150,7 @@ impl HttpTrigger {
             route = %raw_route,
             path = %path,
             status = response.status().as_u16(),
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms = %format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
             "request"
         );
         response

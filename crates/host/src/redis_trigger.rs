@@ -96,13 +96,13 @@ impl RedisSubscription {
                 .await
         }
         .await;
-        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let duration_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0);
         match result {
             Ok(Ok(())) => tracing::info!(
                 component = %self.context.id,
                 channel = %self.channel,
                 bytes = payload.len(),
-                duration_ms,
+                duration_ms = %duration_ms,
                 result = "ok",
                 "Redis message"
             ),
@@ -110,7 +110,7 @@ impl RedisSubscription {
                 component = %self.context.id,
                 channel = %self.channel,
                 bytes = payload.len(),
-                duration_ms,
+                duration_ms = %duration_ms,
                 result = "success",
                 "Redis message"
             ),
@@ -118,7 +118,7 @@ impl RedisSubscription {
                 component = %self.context.id,
                 channel = %self.channel,
                 bytes = payload.len(),
-                duration_ms,
+                duration_ms = %duration_ms,
                 result = "error",
                 "Redis message handler returned an error"
             ),
@@ -126,7 +126,7 @@ impl RedisSubscription {
                 component = %self.context.id,
                 channel = %self.channel,
                 bytes = payload.len(),
-                duration_ms,
+                duration_ms = %duration_ms,
                 error = ?err,
                 "Redis message handler trapped"
             ),
