@@ -38,14 +38,24 @@ pub fn migration_statements() -> Vec<String> {
 /// calling this at the start of every request keeps read-only requests
 /// free of writes.
 pub fn ensure_schema(db: &dyn Database) -> Result<bool, StorageError> {
-    if user_version(db)? >= SCHEMA_VERSION {
+    ensure_schema_with(db, |_| Ok(()))
+}
+
+/// Applies the schema like [`ensure_schema`] and, when this call applies
+/// it, runs `seed` in the same transaction. Other instances therefore
+/// never see the new schema without the seeded rows.
+pub fn ensure_schema_with(
+    db: &dyn Database,
+    seed: impl FnOnce(&dyn Database) -> Result<(), StorageError>,
+) -> Result<bool, StorageError> {
+    if is_current(db)? {
         return Ok(false);
     }
 
     // BEGIN IMMEDIATE takes the write lock before re-reading the version,
     // so two instances starting together apply the migrations once.
     db.execute("BEGIN IMMEDIATE", &[])?;
-    let result = apply_locked(db);
+    let result = apply_locked(db, seed);
     match result {
         Ok(applied) => {
             db.execute("COMMIT", &[])?;
@@ -58,13 +68,23 @@ pub fn ensure_schema(db: &dyn Database) -> Result<bool, StorageError> {
     }
 }
 
-fn apply_locked(db: &dyn Database) -> Result<bool, StorageError> {
-    if user_version(db)? >= SCHEMA_VERSION {
+/// Returns whether the database has the current schema, with one
+/// `PRAGMA user_version` read.
+pub fn is_current(db: &dyn Database) -> Result<bool, StorageError> {
+    Ok(user_version(db)? >= SCHEMA_VERSION)
+}
+
+fn apply_locked(
+    db: &dyn Database,
+    seed: impl FnOnce(&dyn Database) -> Result<(), StorageError>,
+) -> Result<bool, StorageError> {
+    if is_current(db)? {
         return Ok(false);
     }
     for statement in migration_statements() {
         db.execute(&statement, &[])?;
     }
+    seed(db)?;
     // PRAGMA takes no bound parameters; the version is a constant.
     db.execute(&format!("PRAGMA user_version = {SCHEMA_VERSION}"), &[])?;
     Ok(true)

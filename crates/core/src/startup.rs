@@ -1,19 +1,34 @@
 //! Work done before a component handles its first request.
 
 use crate::error::ApiError;
+use crate::schema::{ensure_schema, ensure_schema_with, is_current};
+use crate::seed::{warn_sample_data_created, SampleData};
 use crate::services::Services;
 
 /// Applies the schema when the database lacks it and, on that first run
 /// with `sample_data` set, creates the sample organization and user.
 ///
-/// Only the instance whose call created the schema seeds, so instances
-/// starting together seed once; the seed also skips existing rows.
+/// The sample rows are inserted in the transaction that applies the
+/// schema, so a request served by another instance meanwhile waits for
+/// both and never finds the schema without the sample user.
 pub fn prepare(services: &Services) -> Result<(), ApiError> {
-    let created = crate::schema::ensure_schema(services.db)?;
-    if created && services.config.sample_data {
-        // NOTE: a failure here leaves the schema without sample data, and
-        // later starts do not retry because the schema then exists.
-        crate::seed::create_sample_data(services)?;
+    if !services.config.sample_data {
+        ensure_schema(services.db)?;
+        return Ok(());
+    }
+    if is_current(services.db)? {
+        return Ok(());
+    }
+
+    let sample = SampleData::prepare(services)?;
+    let mut created = false;
+    ensure_schema_with(services.db, |db| {
+        created = sample.insert(db)?;
+        Ok(())
+    })?;
+
+    if created {
+        warn_sample_data_created();
     }
     Ok(())
 }
@@ -69,11 +84,44 @@ mod tests {
 
         prepare(&env.services()).unwrap();
         prepare(&env.services()).unwrap();
-        // A second instance that raced past the schema check seeds again.
-        let created_again = crate::seed::create_sample_data(&env.services()).unwrap();
+        // An instance that prepared the sample before another one applied
+        // the schema inserts nothing.
+        let sample = SampleData::prepare(&env.services()).unwrap();
+        let inserted_again = sample.insert(&env.db).unwrap();
 
-        assert!(!created_again);
+        assert!(!inserted_again);
         assert_eq!(count(&env.db, "SELECT COUNT(*) FROM organizations"), 1);
+        assert_eq!(count(&env.db, "SELECT COUNT(*) FROM users"), 1);
+    }
+
+    #[test]
+    fn sample_data_is_committed_with_schema() {
+        let env = fresh_env(true);
+        let sample = SampleData::prepare(&env.services()).unwrap();
+
+        let mut seeded = false;
+        ensure_schema_with(&env.db, |db| {
+            seeded = sample.insert(db)?;
+            Ok(())
+        })
+        .unwrap();
+
+        assert!(seeded);
+        assert!(is_current(&env.db).unwrap());
+        assert_eq!(count(&env.db, "SELECT COUNT(*) FROM users"), 1);
+    }
+
+    #[test]
+    fn failed_seed_leaves_no_schema() {
+        let env = fresh_env(true);
+
+        let result = ensure_schema_with(&env.db, |_| {
+            Err(crate::storage::StorageError::new("seed failed (test)"))
+        });
+
+        assert!(result.is_err());
+        assert!(!is_current(&env.db).unwrap());
+        prepare(&env.services()).unwrap();
         assert_eq!(count(&env.db, "SELECT COUNT(*) FROM users"), 1);
     }
 
@@ -83,6 +131,7 @@ mod tests {
 
         prepare(&env.services()).unwrap();
 
+        assert!(is_current(&env.db).unwrap());
         assert_eq!(count(&env.db, "SELECT COUNT(*) FROM organizations"), 0);
         assert_eq!(count(&env.db, "SELECT COUNT(*) FROM users"), 0);
     }
