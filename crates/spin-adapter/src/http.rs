@@ -35,6 +35,14 @@ pub fn into_core_request(request: &IncomingRequest) -> core_http::Request {
             .headers
             .append(&name, String::from_utf8_lossy(&value).into_owned());
     }
+    // WASI HTTP hosts (Spin and wasmtime-wasi-http) drop the forbidden
+    // `Host` header and pass the authority separately; the core reads it
+    // as `Host`, for the same-origin check.
+    if core_request.headers.get("host").is_none() {
+        if let Some(authority) = request.authority() {
+            core_request.headers.append("host", authority);
+        }
+    }
     core_request.client_addr = core_request.headers.get("spin-client-addr").map(str::to_owned);
     core_request
 }
