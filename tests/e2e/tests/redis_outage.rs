@@ -16,7 +16,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 fn upload_during_redis_outage_is_processed_later() {
     let mut stack = Stack::start();
     let bytes = std::fs::read(fixture("notes.txt")).unwrap();
-    stack.admin();
 
     stack.redis.stop();
     let stranded = upload(stack.admin(), "during-outage.txt", &bytes);

@@ -1,6 +1,9 @@
 //! Uploads of real files go through the files component, Redis and the
 //! processor, and come back with the size, type and SHA-256 that
 //! independent tools give for the same bytes.
+//!
+//! The tests share one stack and make 9 uploads, below the upload rate
+//! limit of 10 per minute.
 
 use std::path::Path;
 use std::time::Duration;
