@@ -107,7 +107,8 @@ pub fn authenticate_session(services: &Services, token: &SessionToken) -> Result
         return Err(ApiError::Unauthorized);
     };
 
-    let user = users::find_by_id(services.db, &session.record.user_id)?;
+    let record = &session.record;
+    let user = users::find_in_org(services.db, &record.org_id, &record.user_id)?;
     let Some(user) = user.filter(|user| is_valid_for(user, &session)) else {
         session::delete(services, token)?;
         return Err(ApiError::Unauthorized);
@@ -123,9 +124,7 @@ pub fn authenticate_session(services: &Services, token: &SessionToken) -> Result
 // NOTE: a session created in the same millisecond as a password change
 // survives it, because the rotated session of that change must.
 fn is_valid_for(user: &User, session: &Session) -> bool {
-    !user.disabled
-        && user.org_id == session.record.org_id
-        && session.record.created_at >= user.password_changed_at
+    !user.disabled && session.record.created_at >= user.password_changed_at
 }
 
 /// Returns the token of `Bearer <token>`; the scheme is case-insensitive.
@@ -133,4 +132,52 @@ fn bearer_secret(authorization: &str) -> Option<&str> {
     let (scheme, secret) = authorization.trim().split_once(' ')?;
     let secret = secret.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then_some(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::cookie::cookie_name;
+    use crate::http::Method;
+    use crate::testing::{create_org_and_user, TestEnv};
+
+    fn cookie_request(env: &TestEnv, method: Method, origin: &str) -> Request {
+        let user = create_org_and_user(env, "Acme Corp", "alice", Role::Member);
+        let session = session::create(&env.services(), &user.user_id, &user.org_id).unwrap();
+        let cookie = format!("{}={}", cookie_name(&env.config), session.token.expose());
+        Request::new(method, "/files")
+            .with_header("cookie", cookie)
+            .with_header("host", "files.example")
+            .with_header("origin", origin)
+    }
+
+    #[test]
+    fn unsafe_methods_with_foreign_origin_are_rejected() {
+        for method in [Method::Post, Method::Put, Method::Patch, Method::Delete] {
+            let env = TestEnv::new();
+            let request = cookie_request(&env, method.clone(), "https://evil.example");
+            let result = authenticate(&env.services(), &request);
+            assert_eq!(result, Err(ApiError::CrossSiteRequest), "{method:?}");
+        }
+    }
+
+    #[test]
+    fn unsafe_methods_with_own_origin_pass() {
+        for method in [Method::Post, Method::Put, Method::Patch, Method::Delete] {
+            let env = TestEnv::new();
+            let request = cookie_request(&env, method.clone(), "http://files.example");
+            assert!(
+                authenticate(&env.services(), &request).is_ok(),
+                "{method:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_secret("bearer abc"), Some("abc"));
+        assert_eq!(bearer_secret("BEARER  abc "), Some("abc"));
+        assert_eq!(bearer_secret("Basic abc"), None);
+        assert_eq!(bearer_secret("Bearer "), None);
+    }
 }

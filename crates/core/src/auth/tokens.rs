@@ -165,17 +165,26 @@ pub fn revoke(services: &Services, caller: &Caller, token_id: &str) -> Result<()
     Ok(())
 }
 
-/// Deletes every token of a user, when the user is disabled or deleted.
-pub fn revoke_all_of_user(services: &Services, user_id: &str) -> Result<(), ApiError> {
+/// Deletes every token of a user, when an admin deletes the user or sets
+/// a new password for them.
+pub fn revoke_all_of_user(
+    services: &Services,
+    org_id: &str,
+    user_id: &str,
+) -> Result<(), ApiError> {
     services.db.execute(
-        "DELETE FROM api_tokens WHERE user_id = ?",
-        &[user_id.into()],
+        "DELETE FROM api_tokens WHERE user_id = ? AND org_id = ?",
+        &[user_id.into(), org_id.into()],
     )?;
     Ok(())
 }
 
 /// Authenticates a Bearer secret. Unknown, expired and malformed tokens,
 /// and tokens of disabled users, are all `Unauthorized`.
+///
+/// The lookup by hash is the one query on `api_tokens` without an
+/// organization, because it is what finds the organization. Everything
+/// after it is scoped to the token row's `org_id`.
 pub fn authenticate_token(services: &Services, secret: &str) -> Result<Caller, ApiError> {
     if !is_well_formed(secret) {
         return Err(ApiError::Unauthorized);
@@ -199,15 +208,15 @@ pub fn authenticate_token(services: &Services, secret: &str) -> Result<Caller, A
 
     let user_id = text(&rows, row, "user_id")?;
     let org_id = text(&rows, row, "org_id")?;
-    let user = users::find_by_id(services.db, &user_id)?
-        .filter(|user| !user.disabled && user.org_id == org_id)
+    let user = users::find_in_org(services.db, &org_id, &user_id)?
+        .filter(|user| !user.disabled)
         .ok_or(ApiError::Unauthorized)?;
 
     let last_used_at = integer(&rows, row, "last_used_at")?;
     if last_used_at.is_none_or(|last| now - last >= LAST_USED_INTERVAL_SECS * 1000) {
         services.db.execute(
-            "UPDATE api_tokens SET last_used_at = ? WHERE id = ?",
-            &[now.into(), token_id.as_str().into()],
+            "UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND org_id = ?",
+            &[now.into(), token_id.as_str().into(), org_id.as_str().into()],
         )?;
     }
 

@@ -1,5 +1,11 @@
 //! User rows: lookups for sign-in and sessions, and the writes that
 //! change a user's password or state.
+//!
+//! Every function but [`find_by_username`] takes the organization id and
+//! puts it in the `WHERE` clause, so that a user id from a request never
+//! reaches a row of another organization. Sign-in is the exception: it
+//! runs before there is a principal, and usernames are unique across
+//! organizations.
 
 use serde::Serialize;
 
@@ -59,15 +65,22 @@ const SELECT_USER: &str = "SELECT u.id, u.org_id, o.name AS org_name, u.username
      u.disabled, u.password_hash, u.created_at, u.password_changed_at \
      FROM users u JOIN organizations o ON o.id = u.org_id";
 
+/// Finds the user who signs in as `username`, in any organization.
 pub fn find_by_username(db: &dyn Database, username: &Username) -> Result<Option<User>, ApiError> {
     let sql = format!("{SELECT_USER} WHERE u.username = ?");
     let rows = db.execute(&sql, &[username.as_str().into()])?;
     first_user(&rows)
 }
 
-pub fn find_by_id(db: &dyn Database, user_id: &str) -> Result<Option<User>, ApiError> {
-    let sql = format!("{SELECT_USER} WHERE u.id = ?");
-    let rows = db.execute(&sql, &[user_id.into()])?;
+/// Finds user `user_id` of organization `org_id`; a user of another
+/// organization is `None`, like a missing one.
+pub fn find_in_org(
+    db: &dyn Database,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Option<User>, ApiError> {
+    let sql = format!("{SELECT_USER} WHERE u.id = ? AND u.org_id = ?");
+    let rows = db.execute(&sql, &[user_id.into(), org_id.into()])?;
     first_user(&rows)
 }
 
@@ -84,13 +97,19 @@ pub fn list_in_org(db: &dyn Database, org_id: &str) -> Result<Vec<User>, ApiErro
 /// which ends every session created before it.
 pub fn set_password_hash(
     db: &dyn Database,
+    org_id: &str,
     user_id: &str,
     password_hash: &str,
     now: i64,
 ) -> Result<(), ApiError> {
     db.execute(
-        "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?",
-        &[password_hash.into(), now.into(), user_id.into()],
+        "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ? AND org_id = ?",
+        &[
+            password_hash.into(),
+            now.into(),
+            user_id.into(),
+            org_id.into(),
+        ],
     )?;
     Ok(())
 }
@@ -199,25 +218,68 @@ pub fn insert_user_unless_taken(
     Ok(!rows.is_empty())
 }
 
-pub fn set_role(db: &dyn Database, user_id: &str, role: Role) -> Result<(), ApiError> {
+pub fn set_role(
+    db: &dyn Database,
+    org_id: &str,
+    user_id: &str,
+    role: Role,
+) -> Result<(), ApiError> {
     db.execute(
-        "UPDATE users SET role = ? WHERE id = ?",
-        &[role.as_str().into(), user_id.into()],
+        "UPDATE users SET role = ? WHERE id = ? AND org_id = ?",
+        &[role.as_str().into(), user_id.into(), org_id.into()],
     )?;
     Ok(())
 }
 
 /// Disables or enables a user. Sessions and API tokens check this flag on
 /// every request, so disabling takes effect at once.
-pub fn set_disabled(db: &dyn Database, user_id: &str, disabled: bool) -> Result<(), ApiError> {
+pub fn set_disabled(
+    db: &dyn Database,
+    org_id: &str,
+    user_id: &str,
+    disabled: bool,
+) -> Result<(), ApiError> {
     db.execute(
-        "UPDATE users SET disabled = ? WHERE id = ?",
-        &[i64::from(disabled).into(), user_id.into()],
+        "UPDATE users SET disabled = ? WHERE id = ? AND org_id = ?",
+        &[i64::from(disabled).into(), user_id.into(), org_id.into()],
     )?;
     Ok(())
 }
 
-pub fn delete_user(db: &dyn Database, user_id: &str) -> Result<(), ApiError> {
-    db.execute("DELETE FROM users WHERE id = ?", &[user_id.into()])?;
+pub fn delete_user(db: &dyn Database, org_id: &str, user_id: &str) -> Result<(), ApiError> {
+    db.execute(
+        "DELETE FROM users WHERE id = ? AND org_id = ?",
+        &[user_id.into(), org_id.into()],
+    )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{create_org_and_user, TestEnv};
+
+    #[test]
+    fn lookups_and_writes_ignore_other_organizations() {
+        let env = TestEnv::new();
+        let alice = create_org_and_user(&env, "Acme Corp", "alice", Role::Member);
+        let oscar = create_org_and_user(&env, "Other Inc", "oscar", Role::Admin);
+        let foreign_org = oscar.org_id.as_str();
+
+        assert_eq!(
+            find_in_org(&env.db, foreign_org, &alice.user_id).unwrap(),
+            None
+        );
+        set_role(&env.db, foreign_org, &alice.user_id, Role::Admin).unwrap();
+        set_disabled(&env.db, foreign_org, &alice.user_id, true).unwrap();
+        set_password_hash(&env.db, foreign_org, &alice.user_id, "x", 1).unwrap();
+        delete_user(&env.db, foreign_org, &alice.user_id).unwrap();
+
+        let alice_now = find_in_org(&env.db, &alice.org_id, &alice.user_id)
+            .unwrap()
+            .expect("alice still exists");
+        assert_eq!(alice_now.role, Role::Member);
+        assert!(!alice_now.disabled);
+        assert!(alice_now.password_hash.starts_with("$argon2id$"));
+    }
 }

@@ -101,7 +101,7 @@ fn create(
         }
     }
 
-    let admin = users::find_by_id(services.db, &user_id)?
+    let admin = users::find_in_org(services.db, &org_id, &user_id)?
         .ok_or_else(|| ApiError::internal(format!("created user {user_id} is missing")))?;
     Ok(Response::json(
         201,

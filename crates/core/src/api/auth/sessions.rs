@@ -126,7 +126,13 @@ pub fn change_password(
 
     let hash = hash_password(new_password.as_password())?;
     let now = services.clock.now_millis();
-    users::set_password_hash(services.db, &caller.user.id, &hash, now)?;
+    users::set_password_hash(
+        services.db,
+        &caller.user.org_id,
+        &caller.user.id,
+        &hash,
+        now,
+    )?;
 
     let mut response = Response::new(204).with_header("cache-control", "no-store");
     if let Credential::Session(current_session) = &caller.credential {

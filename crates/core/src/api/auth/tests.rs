@@ -854,3 +854,144 @@ fn platform_token_creates_org_with_admin() {
     assert_eq!(again.status, 409);
     assert_eq!(error_code(&again), "org_name_taken");
 }
+
+#[test]
+fn admin_password_reset_ends_sessions_and_tokens() {
+    let env = TestEnv::new();
+    create_org_and_user(&env, "Acme Corp", "alice", Role::Admin);
+    let bob = create_org_and_user(&env, "Acme Corp", "bob", Role::Member);
+    let admin = sign_in(&env, "alice");
+    let bob_cookie = sign_in(&env, "bob");
+    let created = create_token(&env, &bob_cookie, json!({ "name": "ci" }));
+    let bob_token = json_of(&created)["token"].as_str().unwrap().to_owned();
+    env.clock.advance_secs(1);
+
+    let path = format!("/users/{}", bob.user_id);
+    let body = json!({ "password": "a reset long passphrase" });
+    let response = admin_call(&env, &admin, Method::Patch, &path, Some(body));
+
+    assert_eq!(response.status, 200, "{:?}", json_of(&response));
+    assert_eq!(me(&env, &bob_cookie).status, 401);
+    let with_token = call(&env, bearer(Method::Get, "/auth/me", &bob_token), None);
+    assert_eq!(with_token.status, 401);
+    let token_rows = env
+        .db
+        .execute(
+            "SELECT COUNT(*) FROM api_tokens WHERE user_id = ?",
+            &[bob.user_id.as_str().into()],
+        )
+        .unwrap();
+    assert_eq!(token_rows.rows[0][0].as_i64(), Some(0));
+    assert_eq!(login(&env, "bob", TEST_PASSWORD).status, 401);
+    assert_eq!(login(&env, "bob", "a reset long passphrase").status, 200);
+    assert_eq!(me(&env, &admin).status, 200, "the admin's session ended");
+}
+
+#[test]
+fn admin_cannot_reset_own_password_with_patch() {
+    let env = TestEnv::new();
+    let alice = create_org_and_user(&env, "Acme Corp", "alice", Role::Admin);
+    let admin = sign_in(&env, "alice");
+    let path = format!("/users/{}", alice.user_id);
+
+    let body = json!({ "password": "a reset long passphrase" });
+    let response = admin_call(&env, &admin, Method::Patch, &path, Some(body));
+
+    assert_eq!(response.status, 409);
+    assert_eq!(error_code(&response), "cannot_change_own_access");
+    assert_eq!(login(&env, "alice", TEST_PASSWORD).status, 200);
+}
+
+#[test]
+fn invalid_patch_changes_nothing() {
+    let env = TestEnv::new();
+    create_org_and_user(&env, "Acme Corp", "alice", Role::Admin);
+    let bob = create_org_and_user(&env, "Acme Corp", "bob", Role::Member);
+    let admin = sign_in(&env, "alice");
+    let path = format!("/users/{}", bob.user_id);
+
+    // A valid role with an invalid password: neither is applied.
+    let body = json!({ "role": "admin", "password": "short" });
+    let response = admin_call(&env, &admin, Method::Patch, &path, Some(body));
+
+    assert_eq!(response.status, 422);
+    assert_eq!(error_code(&response), "password_too_short");
+    let user = json_of(&admin_call(&env, &admin, Method::Get, &path, None));
+    assert_eq!(user["user"]["role"], "member");
+}
+
+#[test]
+fn cross_site_origin_is_rejected_on_cookie_writes() {
+    let env = TestEnv::new();
+    create_org_and_user(&env, "Acme Corp", "alice", Role::Admin);
+    let bob = create_org_and_user(&env, "Acme Corp", "bob", Role::Member);
+    let admin = sign_in(&env, "alice");
+    let bob_path = format!("/users/{}", bob.user_id);
+    let cases = [
+        (
+            Method::Post,
+            "/users".to_owned(),
+            Some(json!({ "username": "carol", "password": "a long passphrase" })),
+        ),
+        (
+            Method::Patch,
+            bob_path.clone(),
+            Some(json!({ "disabled": true })),
+        ),
+        (Method::Delete, bob_path.clone(), None),
+        (
+            Method::Post,
+            "/auth/tokens".to_owned(),
+            Some(json!({ "name": "ci" })),
+        ),
+    ];
+
+    for (method, path, body) in cases {
+        let request = with_cookie(method.clone(), &path, &admin)
+            .with_header("origin", "https://evil.example");
+        let response = call(&env, request, body);
+        assert_eq!(response.status, 403, "{method:?} {path}");
+        assert_eq!(
+            error_code(&response),
+            "cross_site_request",
+            "{method:?} {path}"
+        );
+    }
+    let user = json_of(&admin_call(&env, &admin, Method::Get, &bob_path, None));
+    assert_eq!(user["user"]["disabled"], false);
+    let users = json_of(&admin_call(&env, &admin, Method::Get, "/users", None));
+    assert_eq!(users["users"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn cross_site_origin_is_allowed_on_cookie_reads() {
+    let env = TestEnv::new();
+    create_org_and_user(&env, "Acme Corp", "alice", Role::Admin);
+    let admin = sign_in(&env, "alice");
+
+    // GET changes nothing, and SameSite=Lax sends the cookie on top-level
+    // cross-site navigations, which must keep working.
+    let request =
+        with_cookie(Method::Get, "/auth/me", &admin).with_header("origin", "https://evil.example");
+
+    assert_eq!(call(&env, request, None).status, 200);
+}
+
+#[test]
+fn session_of_moved_user_is_rejected() {
+    let env = TestEnv::new();
+    create_org_and_user(&env, "Acme Corp", "alice", Role::Member);
+    let other = create_org_and_user(&env, "Other Inc", "oscar", Role::Member);
+    let cookie = sign_in(&env, "alice");
+
+    // A session names its organization; if the user row says another one,
+    // the session must not act in either.
+    env.db
+        .execute(
+            "UPDATE users SET org_id = ? WHERE username = 'alice'",
+            &[other.org_id.as_str().into()],
+        )
+        .unwrap();
+
+    assert_eq!(me(&env, &cookie).status, 401);
+}

@@ -117,8 +117,10 @@ pub fn create(
 }
 
 /// PATCH /users/{id}: changes a user's role, disables or enables them, or
-/// sets a new password. Disabling and a new password end the user's
-/// sessions, and disabling also stops their API tokens.
+/// sets a new password. Disabling ends the user's sessions and stops their
+/// API tokens while disabled. A new password ends their sessions and
+/// deletes their API tokens, because an admin resets a password when the
+/// old credentials may be known to someone else.
 pub fn update(
     services: &Services,
     request: &Request,
@@ -138,27 +140,29 @@ pub fn update(
         .map(|password| NewPassword::parse(Password::new(password)))
         .transpose()?;
 
-    // An admin cannot lock themselves out, so every organization keeps at
-    // least one enabled admin.
-    let demotes_self = role.is_some_and(|role| role != Role::Admin);
-    let disables_self = update.disabled == Some(true);
-    if user.id == admin.user_id && (demotes_self || disables_self) {
-        return Err(ApiError::conflict(
-            "cannot_change_own_access",
-            "admins cannot disable or demote themselves; ask another admin",
-        ));
+    if user.id == admin.user_id {
+        check_own_update(role, update.disabled, password.is_some())?;
     }
 
+    let password_hash = match &password {
+        Some(password) => Some(hash_password(password.as_password())?),
+        None => None,
+    };
     let now = services.clock.now_millis();
-    if let Some(role) = role {
-        users::set_role(services.db, &user.id, role)?;
-    }
-    if let Some(disabled) = update.disabled {
-        users::set_disabled(services.db, &user.id, disabled)?;
-    }
-    if let Some(password) = password {
-        let hash = hash_password(password.as_password())?;
-        users::set_password_hash(services.db, &user.id, &hash, now)?;
+
+    services.db.execute("BEGIN IMMEDIATE", &[])?;
+    let change = UserChange {
+        role,
+        disabled: update.disabled,
+        password_hash: password_hash.as_deref(),
+    };
+    let result = apply_update(services, &admin.org_id, &user.id, &change, now);
+    match result {
+        Ok(()) => services.db.execute("COMMIT", &[]).map(drop)?,
+        Err(error) => {
+            let _ = services.db.execute("ROLLBACK", &[]);
+            return Err(error);
+        }
     }
 
     let user = find_in_org(services, &admin, user_id)?;
@@ -166,6 +170,60 @@ pub fn update(
         200,
         &json!({ "user": AdminUserView::from(&user) }),
     ))
+}
+
+/// The validated fields of a PATCH /users/{id} request.
+struct UserChange<'a> {
+    role: Option<Role>,
+    disabled: Option<bool>,
+    password_hash: Option<&'a str>,
+}
+
+/// Rejects the changes an admin may not make to their own account. Losing
+/// the admin role or being disabled would lock them out, so every
+/// organization keeps at least one enabled admin. Their own password goes
+/// through POST /auth/password, which asks for the current one, so that a
+/// leaked API token cannot take over the account.
+fn check_own_update(
+    role: Option<Role>,
+    disabled: Option<bool>,
+    sets_password: bool,
+) -> Result<(), ApiError> {
+    let demotes_self = role.is_some_and(|role| role != Role::Admin);
+    if demotes_self || disabled == Some(true) {
+        return Err(ApiError::conflict(
+            "cannot_change_own_access",
+            "admins cannot disable or demote themselves; ask another admin",
+        ));
+    }
+    if sets_password {
+        return Err(ApiError::conflict(
+            "cannot_change_own_access",
+            "admins change their own password with POST /auth/password, which checks the \
+             current one",
+        ));
+    }
+    Ok(())
+}
+
+fn apply_update(
+    services: &Services,
+    org_id: &str,
+    user_id: &str,
+    change: &UserChange,
+    now: i64,
+) -> Result<(), ApiError> {
+    if let Some(role) = change.role {
+        users::set_role(services.db, org_id, user_id, role)?;
+    }
+    if let Some(disabled) = change.disabled {
+        users::set_disabled(services.db, org_id, user_id, disabled)?;
+    }
+    if let Some(hash) = change.password_hash {
+        users::set_password_hash(services.db, org_id, user_id, hash, now)?;
+        tokens::revoke_all_of_user(services, org_id, user_id)?;
+    }
+    Ok(())
 }
 
 /// DELETE /users/{id}: deletes a user and their API tokens. Their
@@ -182,8 +240,8 @@ pub fn delete(services: &Services, request: &Request, user_id: &str) -> Result<R
 
     // NOTE: files keep the deleted user's id in `uploaded_by`, because they
     // belong to the organization and stay with it.
-    tokens::revoke_all_of_user(services, &user.id)?;
-    users::delete_user(services.db, &user.id)?;
+    tokens::revoke_all_of_user(services, &admin.org_id, &user.id)?;
+    users::delete_user(services.db, &admin.org_id, &user.id)?;
     Ok(Response::new(204))
 }
 
@@ -204,9 +262,7 @@ fn find_in_org(services: &Services, admin: &Principal, user_id: &str) -> Result<
     if !is_valid_id(user_id) {
         return Err(not_found());
     }
-    users::find_by_id(services.db, user_id)?
-        .filter(|user| user.org_id == admin.org_id)
-        .ok_or_else(not_found)
+    users::find_in_org(services.db, &admin.org_id, user_id)?.ok_or_else(not_found)
 }
 
 fn parse_role(value: &str) -> Result<Role, ApiError> {
