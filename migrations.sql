@@ -1,4 +1,4 @@
--- Stowage schema, version 1.
+-- Stowage schema, version 2.
 --
 -- Every statement is idempotent, so this file can be applied on each start:
 --   spin up --sqlite @migrations.sql
@@ -79,3 +79,15 @@ CREATE TABLE IF NOT EXISTS file_chunks (
     data     BLOB NOT NULL,
     PRIMARY KEY (file_id, seq)
 );
+
+-- Fixed-window rate limits (docs/limits.md). One row per limited subject,
+-- keyed "<scope>:<SHA-256 of the subject>"; a single upsert counts a
+-- request, so instances sharing this database share the limits exactly.
+CREATE TABLE IF NOT EXISTS rate_limits (
+    key         TEXT PRIMARY KEY,
+    window_end  INTEGER NOT NULL,
+    count       INTEGER NOT NULL
+);
+
+-- Pruning rows whose window has ended.
+CREATE INDEX IF NOT EXISTS rate_limits_by_window_end ON rate_limits (window_end);

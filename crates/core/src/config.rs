@@ -34,6 +34,12 @@ pub struct Config {
     /// The MIME types a processed file may have. Processing rejects files
     /// of other types.
     pub allowed_mime_types: MimePolicy,
+    /// Sign-in attempts per minute, counted per client address and per
+    /// username, read from the variable `login_limit_per_minute`.
+    pub login_limit_per_minute: u32,
+    /// Uploads per minute per user, read from the variable
+    /// `upload_limit_per_minute`.
+    pub upload_limit_per_minute: u32,
 }
 
 impl Default for Config {
@@ -46,6 +52,8 @@ impl Default for Config {
             session_idle_timeout_secs: 2 * 60 * 60,
             platform_token: None,
             allowed_mime_types: MimePolicy::default(),
+            login_limit_per_minute: 5,
+            upload_limit_per_minute: 10,
         }
     }
 }
@@ -84,6 +92,12 @@ impl Config {
         }
         if let Some(value) = lookup("session_idle_minutes") {
             config.session_idle_timeout_secs = parse_minutes("session_idle_minutes", &value)? * 60;
+        }
+        if let Some(value) = lookup("login_limit_per_minute") {
+            config.login_limit_per_minute = parse_rate("login_limit_per_minute", &value)?;
+        }
+        if let Some(value) = lookup("upload_limit_per_minute") {
+            config.upload_limit_per_minute = parse_rate("upload_limit_per_minute", &value)?;
         }
         if let Some(value) = lookup("platform_token") {
             config.platform_token = (!value.trim().is_empty()).then_some(Secret(value));
@@ -133,6 +147,21 @@ fn parse_minutes(name: &str, value: &str) -> Result<i64, ApiError> {
     }
 }
 
+/// The largest accepted requests-per-minute limit, high enough to turn a
+/// limit off in practice (load tests, end-to-end tests).
+const MAX_RATE_PER_MINUTE: u32 = 1_000_000;
+
+/// Parses a positive whole number of requests per minute.
+fn parse_rate(name: &str, value: &str) -> Result<u32, ApiError> {
+    match value.trim().parse::<u32>() {
+        Ok(rate) if (1..=MAX_RATE_PER_MINUTE).contains(&rate) => Ok(rate),
+        _ => Err(ApiError::internal(format!(
+            "invalid variable {name}={value:?}: expected whole requests per minute from 1 to \
+             {MAX_RATE_PER_MINUTE}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +184,8 @@ mod tests {
                     "session_idle_minutes" => "30",
                     "platform_token" => "platform-secret",
                     "allowed_mime_types" => "image/*, application/pdf",
+                    "login_limit_per_minute" => "7",
+                    "upload_limit_per_minute" => "1000",
                     _ => return None,
                 }
                 .to_owned(),
@@ -170,6 +201,22 @@ mod tests {
         assert_eq!(format!("{:?}", config.platform_token), "Some(Secret(***))");
         assert!(config.allowed_mime_types.allows("image/png"));
         assert!(!config.allowed_mime_types.allows("text/plain"));
+        assert_eq!(config.login_limit_per_minute, 7);
+        assert_eq!(config.upload_limit_per_minute, 1000);
+    }
+
+    #[test]
+    fn rate_limits_must_be_positive_whole_numbers() {
+        for value in ["0", "-1", "ten", "1.5", "1000001"] {
+            let error = Config::from_variables(|name| {
+                (name == "upload_limit_per_minute").then(|| value.to_owned())
+            })
+            .unwrap_err();
+            assert!(
+                error.to_string().contains("upload_limit_per_minute"),
+                "{value}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod ids;
+pub mod limits;
 pub mod multipart;
 pub mod processing;
 pub mod schema;

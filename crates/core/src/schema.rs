@@ -9,7 +9,7 @@ pub const MIGRATIONS_SQL: &str = include_str!("../../../migrations.sql");
 /// The schema version written to `PRAGMA user_version` once
 /// [`MIGRATIONS_SQL`] has been applied. Raise it with every change to the
 /// file.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Splits [`MIGRATIONS_SQL`] into statements: each ends with a semicolon at
 /// the end of a line. Comment lines are dropped.
@@ -114,7 +114,10 @@ mod tests {
             .execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", &[])
             .unwrap();
         let tables: Vec<&str> = rows.rows.iter().filter_map(|row| row[0].as_str()).collect();
-        assert_eq!(tables, ["api_tokens", "file_chunks", "files", "organizations", "users"]);
+        assert_eq!(
+            tables,
+            ["api_tokens", "file_chunks", "files", "organizations", "rate_limits", "users"]
+        );
     }
 
     #[test]

@@ -15,17 +15,36 @@ use crate::storage::{Database, KeyValue, Publisher, Rows, SqlValue, StorageError
 /// A SQLite database file, deleted with its folder on drop.
 pub struct TestDatabase {
     connection: Connection,
-    _folder: TempFolder,
+    path: PathBuf,
+    /// `None` for a second connection, which leaves the file to its owner.
+    _folder: Option<TempFolder>,
 }
 
 impl TestDatabase {
     pub fn new() -> Self {
         let folder = TempFolder::new();
-        let connection = Connection::open(folder.path.join("db.sqlite")).unwrap();
+        let path = folder.path.join("db.sqlite");
+        let connection = Connection::open(&path).unwrap();
         Self {
             connection,
-            _folder: folder,
+            path,
+            _folder: Some(folder),
         }
+    }
+
+    /// Opens another connection to the database file at `path`, as a
+    /// second instance of a component would. The file's owner deletes it.
+    pub fn open(path: &std::path::Path) -> Self {
+        Self {
+            connection: Connection::open(path).unwrap(),
+            path: path.to_owned(),
+            _folder: None,
+        }
+    }
+
+    /// Returns the path of the database file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
     }
 }
 

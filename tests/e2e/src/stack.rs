@@ -59,9 +59,8 @@ impl Stack {
         self.stowage.client()
     }
 
-    /// Returns a client signed in as the sample admin, created on first use. Tests
-    /// share it, so that a stack signs in once and stays below the login
-    /// rate limit (5 per minute).
+    /// Returns a client signed in as the sample admin, created on first use.
+    /// Tests share it, so that a stack signs in once.
     pub fn admin(&self) -> &Client {
         self.admin.get_or_init(|| {
             let client = self.client();

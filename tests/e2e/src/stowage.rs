@@ -31,11 +31,23 @@ pub struct StowageOptions {
 /// The operator's Bearer token for POST /orgs in the tests.
 const PLATFORM_TOKEN: &str = "stowage-e2e-platform-token";
 
+/// The rate-limit variables that [`StowageOptions::new`] raises, with the
+/// value it sets.
+const GENEROUS_RATE_LIMITS: [(&str, &str); 2] = [
+    ("login_limit_per_minute", "1000"),
+    ("upload_limit_per_minute", "1000"),
+];
+
 impl StowageOptions {
     /// Options for local HTTP with the sample organization "Acme Corp"
     /// (user admin / password), using the Redis server at `redis_url`, and
     /// with a platform token for POST /orgs when spin.toml declares the
     /// `platform_token` variable.
+    ///
+    /// The login and upload rate limits are raised to 1,000 per minute,
+    /// because tests sign in and upload from one address as one user far
+    /// more often than the limits allow. Tests of the limits themselves
+    /// call [`StowageOptions::with_default_rate_limits`].
     pub fn new(redis_url: &str) -> StowageOptions {
         let mut options = StowageOptions {
             variables: Vec::new(),
@@ -46,7 +58,27 @@ impl StowageOptions {
         if manifest_declares("platform_token") {
             options = options.variable("platform_token", PLATFORM_TOKEN);
         }
+        for (name, value) in GENEROUS_RATE_LIMITS {
+            if manifest_declares(name) {
+                options = options.variable(name, value);
+            }
+        }
         options
+    }
+
+    /// Drops the raised rate limits of [`StowageOptions::new`], so the host
+    /// uses spin.toml's defaults.
+    pub fn with_default_rate_limits(self) -> StowageOptions {
+        GENEROUS_RATE_LIMITS
+            .iter()
+            .fold(self, |options, (name, _)| options.without_variable(name))
+    }
+
+    /// Removes every value set for variable `name`, so the host uses its
+    /// default.
+    pub fn without_variable(mut self, name: &str) -> StowageOptions {
+        self.variables.retain(|(key, _)| key != name);
+        self
     }
 
     /// Returns the value of variable `name`, the last one set.

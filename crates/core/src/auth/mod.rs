@@ -5,7 +5,6 @@ pub mod cookie;
 pub mod origin;
 pub mod password;
 pub mod principal;
-pub mod rate_limit;
 pub mod session;
 pub mod tokens;
 pub mod username;

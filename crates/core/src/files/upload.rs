@@ -14,6 +14,7 @@ use crate::files::model::{FileId, FileRecord};
 use crate::files::store::{self, NewFile};
 use crate::files::Filename;
 use crate::http::{BodyReader, Request, Response};
+use crate::limits;
 use crate::multipart::{self, ContentDisposition, Event, Parser};
 use crate::processing::{self, ProcessingSettings};
 use crate::services::Services;
@@ -32,6 +33,9 @@ const MAX_DECLARED_TYPE_BYTES: usize = 255;
 /// Stores the request body as a new file of the principal's organization
 /// and returns 202 with the file and its `Location`.
 ///
+/// Each call counts against the user's upload rate limit first, so a
+/// limited client gets 429 before any byte of its body is read.
+///
 /// Oversized bodies are rejected with 413 from `Content-Length` before
 /// any byte is read, and again while reading when content passes
 /// [`MAX_FILE_BYTES`], whatever `Content-Length` claimed. On any error
@@ -42,6 +46,8 @@ pub fn upload(
     request: &Request,
     body: &mut dyn BodyReader,
 ) -> Result<Response, ApiError> {
+    limits::check_upload(services, &principal.user_id)?;
+
     let content_type = request.headers.get("content-type");
     let boundary = match content_type {
         Some(value) => multipart::form_data_boundary(value)?,

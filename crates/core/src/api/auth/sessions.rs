@@ -6,10 +6,10 @@ use serde_json::json;
 use super::json::read_json;
 use crate::auth::password::{hash_password, verify_password, NewPassword, Password};
 use crate::auth::principal::{authenticate_caller, authenticate_session_caller, Credential};
-use crate::auth::rate_limit::{self, LOGIN_PER_ADDRESS, LOGIN_PER_USERNAME};
 use crate::auth::{cookie, origin, session, users, Username};
 use crate::error::ApiError;
 use crate::http::{BodyReader, Request, Response};
+use crate::limits;
 use crate::services::Services;
 
 #[derive(Deserialize)]
@@ -41,10 +41,7 @@ pub fn login(
         "an object with string fields username and password",
     )?;
 
-    if let Some(address) = &request.client_addr {
-        rate_limit::check(services, LOGIN_PER_ADDRESS, rate_limit::client_ip(address))?;
-    }
-    rate_limit::check(services, LOGIN_PER_USERNAME, &login.username.to_lowercase())?;
+    limits::check_login(services, request.client_addr.as_deref(), &login.username)?;
 
     let password = Password::new(login.password);
     let user = match Username::parse(&login.username) {
