@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::ApiError;
-use crate::processing::MimePolicy;
+use crate::processing::{MimePolicy, ProcessingLimits};
 
 /// How uploads reach the processing step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,9 @@ pub struct Config {
     /// The MIME types a processed file may have. Processing rejects files
     /// of other types.
     pub allowed_mime_types: MimePolicy,
+    /// Attempts, claim timeout, retry backoff and stale age of processing,
+    /// read from the `processing_*` variables.
+    pub processing_limits: ProcessingLimits,
     /// Sign-in attempts per minute, counted per client address and per
     /// username, read from the variable `login_limit_per_minute`.
     pub login_limit_per_minute: u32,
@@ -52,6 +55,7 @@ impl Default for Config {
             session_idle_timeout_secs: 2 * 60 * 60,
             platform_token: None,
             allowed_mime_types: MimePolicy::default(),
+            processing_limits: ProcessingLimits::default(),
             login_limit_per_minute: 5,
             upload_limit_per_minute: 10,
         }
@@ -102,6 +106,7 @@ impl Config {
         if let Some(value) = lookup("platform_token") {
             config.platform_token = (!value.trim().is_empty()).then_some(Secret(value));
         }
+        config.processing_limits = ProcessingLimits::from_variables(&lookup)?;
 
         Ok(config)
     }

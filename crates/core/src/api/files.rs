@@ -37,12 +37,12 @@ fn route(
     let method = &request.method;
     match request.path_segments().as_slice() {
         ["files"] => match method {
-            Method::Get => files::list(db, &principal, request),
+            Method::Get => files::list(services, &principal, request),
             Method::Post => files::upload(services, &principal, request, body),
             _ => Err(not_allowed(method, "GET, POST")),
         },
         ["files", id] => match method {
-            Method::Get => files::details(db, &principal, id),
+            Method::Get => files::details(services, &principal, id),
             Method::Delete => files::delete(db, &principal, id),
             _ => Err(not_allowed(method, "GET, DELETE")),
         },

@@ -193,6 +193,8 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             processed_at: Some(0),
+            claimed_at: None,
+            next_attempt_at: None,
         }
     }
 

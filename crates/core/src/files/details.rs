@@ -5,8 +5,9 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::files::content::download_response;
 use crate::files::model::{file_not_found, FileId, FileRecord};
-use crate::files::store;
+use crate::files::{requeue, store};
 use crate::http::Response;
+use crate::services::Services;
 use crate::storage::Database;
 
 /// Finds a file of the principal's organization by the id from the URL.
@@ -21,9 +22,19 @@ pub fn find_file(
     store::find_visible(db, &principal.org_id, &id)?.ok_or_else(file_not_found)
 }
 
-/// Handles GET /files/{id}: returns the file's JSON.
-pub fn details(db: &dyn Database, principal: &Principal, id: &str) -> Result<Response, ApiError> {
-    let record = find_file(db, principal, id)?;
+/// Handles GET /files/{id}: returns the file's JSON, after handing the
+/// file back to processing when it is stale ([`requeue::requeue_stale`]).
+pub fn details(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let mut record = find_file(services.db, principal, id)?;
+
+    let processed = requeue::requeue_stale(services, std::slice::from_ref(&record));
+    if !processed.is_empty() {
+        record = find_file(services.db, principal, id)?;
+    }
     Ok(Response::json(200, &record.to_json()))
 }
 

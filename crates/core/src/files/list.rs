@@ -11,8 +11,10 @@ use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::files::model::{FileJson, FileRecord, FileStatus, FILE_COLUMNS};
+use crate::files::model::{FileId, FileJson, FileRecord, FileStatus, FILE_COLUMNS};
+use crate::files::{requeue, store};
 use crate::http::{Request, Response};
+use crate::services::Services;
 use crate::storage::{Database, SqlValue};
 
 /// The page size when `?limit=` is absent.
@@ -117,20 +119,45 @@ pub struct FilePage {
     pub next_cursor: Option<String>,
 }
 
-/// Handles GET /files: returns one page of the principal's files.
+/// Handles GET /files: returns one page of the principal's files, after
+/// handing the stale files among them back to processing
+/// ([`requeue::requeue_stale`]).
 pub fn list(
-    db: &dyn Database,
+    services: &Services,
     principal: &Principal,
     request: &Request,
 ) -> Result<Response, ApiError> {
     let query = ListQuery::parse(request)?;
-    let page = list_page(db, &principal.org_id, &query)?;
+    let (mut records, next_cursor) = read_page(services.db, &principal.org_id, &query)?;
+
+    let processed = requeue::requeue_stale(services, &records);
+    if !processed.is_empty() {
+        refresh(services.db, &principal.org_id, &mut records, &processed)?;
+    }
+
+    let page = FilePage {
+        files: records.iter().map(FileRecord::to_json).collect(),
+        next_cursor,
+    };
     Ok(Response::json(200, &page))
 }
 
 /// Returns one page of the files of `org_id` that are not `uploading`,
 /// newest first.
 pub fn list_page(db: &dyn Database, org_id: &str, query: &ListQuery) -> Result<FilePage, ApiError> {
+    let (records, next_cursor) = read_page(db, org_id, query)?;
+    Ok(FilePage {
+        files: records.iter().map(FileRecord::to_json).collect(),
+        next_cursor,
+    })
+}
+
+/// Reads one page of records and the cursor of the next page.
+fn read_page(
+    db: &dyn Database,
+    org_id: &str,
+    query: &ListQuery,
+) -> Result<(Vec<FileRecord>, Option<String>), ApiError> {
     let (sql, params) = page_statement(org_id, query);
     let rows = db.execute(&sql, &params)?;
     let mut records = FileRecord::from_rows(&rows)?;
@@ -147,11 +174,29 @@ pub fn list_page(db: &dyn Database, org_id: &str, query: &ListQuery) -> Result<F
         ),
         _ => None,
     };
+    Ok((records, next_cursor))
+}
 
-    Ok(FilePage {
-        files: records.iter().map(FileRecord::to_json).collect(),
-        next_cursor,
-    })
+/// Reads the records of `changed` again, and drops those deleted meanwhile.
+fn refresh(
+    db: &dyn Database,
+    org_id: &str,
+    records: &mut Vec<FileRecord>,
+    changed: &[String],
+) -> Result<(), ApiError> {
+    let mut deleted = Vec::new();
+    for record in records.iter_mut() {
+        if !changed.contains(&record.id) {
+            continue;
+        }
+        let id = FileId::parse(&record.id)?;
+        match store::find_visible(db, org_id, &id)? {
+            Some(current) => *record = current,
+            None => deleted.push(record.id.clone()),
+        }
+    }
+    records.retain(|record| !deleted.contains(&record.id));
+    Ok(())
 }
 
 /// Builds the page query. It fetches one row more than the page, which

@@ -11,6 +11,7 @@ pub mod details;
 pub mod filename;
 pub mod list;
 pub mod model;
+pub mod requeue;
 pub mod store;
 pub mod upload;
 

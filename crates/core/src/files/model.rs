@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::clock::format_rfc3339;
 use crate::error::ApiError;
 use crate::files::Filename;
+use crate::processing::WorkState;
 use crate::storage::{Rows, SqlValue};
 
 /// A file id: the shape of [`crate::ids::new_id`], checked before it
@@ -111,12 +112,17 @@ pub struct FileRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub processed_at: Option<i64>,
+    /// The time of the current claim while `processing`.
+    pub claimed_at: Option<i64>,
+    /// The time the next attempt is due while `pending` after a failed
+    /// attempt.
+    pub next_attempt_at: Option<i64>,
 }
 
 /// The columns [`FileRecord::from_rows`] reads, for `SELECT` statements.
 pub const FILE_COLUMNS: &str = "id, org_id, uploaded_by, filename, declared_type, status, size, \
      chunk_count, mime_type, sha256, status_reason, attempts, last_error, created_at, \
-     updated_at, processed_at";
+     updated_at, processed_at, claimed_at, next_attempt_at";
 
 impl FileRecord {
     /// Reads every row of a `SELECT FILE_COLUMNS ...` result. A missing
@@ -142,6 +148,18 @@ impl FileRecord {
             created_at: format_rfc3339(self.created_at),
             updated_at: format_rfc3339(self.updated_at),
             processed_at: self.processed_at.map(format_rfc3339),
+            claimed_at: self.claimed_at.map(format_rfc3339),
+            next_attempt_at: self.next_attempt_at.map(format_rfc3339),
+        }
+    }
+
+    /// Returns the columns that decide whether the file needs recovery.
+    pub fn work_state(&self) -> WorkState {
+        WorkState {
+            status: self.status,
+            updated_at: self.updated_at,
+            claimed_at: self.claimed_at,
+            next_attempt_at: self.next_attempt_at,
         }
     }
 }
@@ -162,12 +180,16 @@ pub struct FileJson {
     pub created_at: String,
     pub updated_at: String,
     pub processed_at: Option<String>,
+    /// When the current processing attempt started, while `processing`.
+    pub claimed_at: Option<String>,
+    /// When the next attempt is due, while `pending` after a failed one.
+    pub next_attempt_at: Option<String>,
 }
 
 /// The position of each [`FILE_COLUMNS`] column in a result.
-struct ColumnIndexes([usize; 16]);
+struct ColumnIndexes([usize; 18]);
 
-const COLUMN_NAMES: [&str; 16] = [
+const COLUMN_NAMES: [&str; 18] = [
     "id",
     "org_id",
     "uploaded_by",
@@ -184,11 +206,13 @@ const COLUMN_NAMES: [&str; 16] = [
     "created_at",
     "updated_at",
     "processed_at",
+    "claimed_at",
+    "next_attempt_at",
 ];
 
 impl ColumnIndexes {
     fn of(rows: &Rows) -> Result<ColumnIndexes, ApiError> {
-        let mut indexes = [0; 16];
+        let mut indexes = [0; 18];
         for (slot, name) in indexes.iter_mut().zip(COLUMN_NAMES) {
             *slot = rows.column_index(name)?;
         }
@@ -228,6 +252,8 @@ impl ColumnIndexes {
             created_at: required_integer(13)?,
             updated_at: required_integer(14)?,
             processed_at: integer(15),
+            claimed_at: integer(16),
+            next_attempt_at: integer(17),
         })
     }
 }

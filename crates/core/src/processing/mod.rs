@@ -12,7 +12,7 @@
 //! - processing a file that is not `pending` changes nothing, so repeated
 //!   messages are harmless;
 //! - a failed attempt goes back to `pending` with a backoff until
-//!   [`ProcessingSettings::max_attempts`], then becomes `failed`;
+//!   [`ProcessingLimits::max_attempts`], then becomes `failed`;
 //! - [`requeue_stale`] finds files whose message was lost or whose
 //!   processor died, for the caller to process (see [`process_stale`]);
 //!   the processor component handles each message with
@@ -27,6 +27,7 @@ mod reader;
 mod recovery;
 mod settings;
 mod sniff;
+mod stale;
 mod state;
 
 #[cfg(test)]
@@ -40,11 +41,13 @@ pub use policy::{InvalidMimePolicy, MimePolicy, DEFAULT_ALLOWED_MIME_TYPES};
 pub use reader::Metadata;
 pub use recovery::{
     collect_abandoned_uploads, handle_message_and_recover, process_stale, requeue_stale,
-    ABANDONED_UPLOAD_AGE_MILLIS, STALE_FILES_PER_MESSAGE, STALE_PENDING_AGE_MILLIS,
+    ABANDONED_UPLOAD_AGE_MILLIS, STALE_FILES_PER_MESSAGE,
 };
 pub use settings::{
-    retry_delay_millis, ProcessingSettings, DEFAULT_CLAIM_TIMEOUT_MILLIS, DEFAULT_MAX_ATTEMPTS,
+    ProcessingLimits, ProcessingSettings, DEFAULT_CLAIM_TIMEOUT_MILLIS, DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RETRY_BASE_MILLIS, DEFAULT_STALE_PENDING_MILLIS,
 };
+pub use stale::{is_stale, WorkState};
 pub use sniff::{BINARY_MIME_TYPE, EMPTY_MIME_TYPE, HEAD_LEN, TEXT_MIME_TYPE};
 
 use reader::ReadError;
@@ -132,7 +135,7 @@ pub fn process_file(
         source,
     };
     let now = clock.now_millis();
-    let abandoned_before = now.saturating_sub(settings.claim_timeout_millis);
+    let abandoned_before = now.saturating_sub(settings.limits.claim_timeout_millis);
 
     let Some(claim) = state::claim(db, file_id, now, abandoned_before).map_err(storage_error)?
     else {
@@ -143,7 +146,7 @@ pub fn process_file(
         claim.attempts
     );
 
-    if claim.attempts > settings.max_attempts {
+    if claim.attempts > settings.limits.max_attempts {
         // The previous attempt was the last and never finished.
         let error = "the last attempt did not finish before its claim timed out";
         return give_up(db, clock, settings, &claim, error, error).map_err(storage_error);
@@ -203,13 +206,14 @@ fn record_failure(
     claim: &Claim,
     error: &ReadError,
 ) -> Result<ProcessOutcome, StorageError> {
-    if claim.attempts >= settings.max_attempts {
+    if claim.attempts >= settings.limits.max_attempts {
         let detail = error.to_string();
         return give_up(db, clock, settings, claim, &error.public_message(), &detail);
     }
 
     let now = clock.now_millis();
-    let next_attempt_at = now.saturating_add(retry_delay_millis(claim.attempts));
+    let delay = settings.limits.retry_delay_millis(claim.attempts);
+    let next_attempt_at = now.saturating_add(delay);
     let file_id = &claim.file_id;
     if !state::schedule_retry(db, claim, &error.to_string(), next_attempt_at, now)? {
         return Ok(claim_lost(file_id));
@@ -236,7 +240,7 @@ fn give_up(
     public_error: &str,
     detail: &str,
 ) -> Result<ProcessOutcome, StorageError> {
-    let attempts = claim.attempts.min(settings.max_attempts);
+    let attempts = claim.attempts.min(settings.limits.max_attempts);
     let reason = format!("processing failed after {attempts} attempts: {public_error}");
     let file_id = &claim.file_id;
 

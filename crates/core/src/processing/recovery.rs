@@ -4,18 +4,16 @@
 //! Redis pub/sub drops messages while no processor listens, and a
 //! processor can stop mid-file. Nothing retries on its own, so the
 //! processor calls [`process_stale`] on each message it handles, and the
-//! files component may too.
+//! files component re-publishes the stale files its GET routes return
+//! (see `files::requeue`).
 
 use crate::clock::Clock;
+#[cfg(doc)]
+use crate::processing::is_stale;
 use crate::processing::{
     handle_message, process_file, ProcessOutcome, ProcessingError, ProcessingSettings,
 };
 use crate::storage::{Database, SqlValue, StorageError};
-
-/// Age in milliseconds after which a `pending` file with no scheduled
-/// attempt counts as stale: 30 s. Its message is normally handled within
-/// a second, so a file this old most likely lost its message.
-pub const STALE_PENDING_AGE_MILLIS: i64 = 30 * 1000;
 
 /// Age in milliseconds after which an `uploading` row counts as
 /// abandoned: 1 hour. An upload of the largest file (50 MiB) takes minutes
@@ -55,9 +53,9 @@ pub fn handle_message_and_recover(
 }
 
 /// Returns the ids of up to `limit` files that need processing but will
-/// get no message: `pending` files that are due for a retry, `pending`
-/// files older than [`STALE_PENDING_AGE_MILLIS`] with no retry scheduled,
-/// and `processing` files whose claim timed out. Oldest first.
+/// get no message, oldest first: the files [`is_stale`] accepts, found
+/// with SQL. `pending` files are due for a retry or older than the stale
+/// age with no retry scheduled; `processing` files hold a timed-out claim.
 pub fn requeue_stale(
     db: &dyn Database,
     clock: &dyn Clock,
@@ -65,8 +63,8 @@ pub fn requeue_stale(
     limit: usize,
 ) -> Result<Vec<String>, ProcessingError> {
     let now = clock.now_millis();
-    let stale_before = now.saturating_sub(STALE_PENDING_AGE_MILLIS);
-    let abandoned_before = now.saturating_sub(settings.claim_timeout_millis);
+    let stale_before = now.saturating_sub(settings.limits.stale_pending_millis);
+    let abandoned_before = now.saturating_sub(settings.limits.claim_timeout_millis);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
 
     let rows = db
@@ -120,6 +118,18 @@ pub fn collect_abandoned_uploads(
     let cutoff = clock
         .now_millis()
         .saturating_sub(ABANDONED_UPLOAD_AGE_MILLIS);
+
+    // Every message calls this, and almost always there is nothing to
+    // collect: a read first keeps those calls from taking the write lock.
+    let candidates = db
+        .execute(
+            "SELECT 1 FROM files WHERE status = 'uploading' AND updated_at <= ? LIMIT 1",
+            &[cutoff.into()],
+        )
+        .map_err(ProcessingError::Recovery)?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
 
     // BEGIN IMMEDIATE takes the write lock before the rows are chosen, so
     // they are still abandoned when they are deleted.

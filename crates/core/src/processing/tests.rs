@@ -787,3 +787,119 @@ fn processing_error_is_internal_api_error() {
 
     assert_eq!(api_error.status(), 500);
 }
+
+#[test]
+fn is_stale_agrees_with_requeue_query() {
+    let fixture = Fixture::new();
+    let limits = fixture.settings.limits;
+    let now = fixture.env.clock.now_millis();
+    let stale_age = limits.stale_pending_millis;
+    let claim_age = limits.claim_timeout_millis;
+    // (status, updated_at, claimed_at, next_attempt_at, expected)
+    let cases: [(&str, i64, Option<i64>, Option<i64>, bool); 14] = [
+        ("pending", now, None, None, false),
+        ("pending", now - stale_age + 1, None, None, false),
+        ("pending", now - stale_age, None, None, true),
+        ("pending", now, None, Some(now + 1), false),
+        ("pending", now, None, Some(now), true),
+        ("pending", now - 10 * stale_age, None, Some(now + 1), false),
+        ("processing", now, Some(now), None, false),
+        ("processing", now, Some(now - claim_age + 1), None, false),
+        ("processing", now, Some(now - claim_age), None, true),
+        ("processing", now - 10 * claim_age, None, None, false),
+        ("uploading", now - 10 * claim_age, None, None, false),
+        ("ready", now - 10 * claim_age, None, None, false),
+        ("rejected", now - 10 * claim_age, None, None, false),
+        ("failed", now - 10 * claim_age, None, None, false),
+    ];
+
+    let mut expected_ids = Vec::new();
+    for (status, updated_at, claimed_at, next_attempt_at, expected) in cases {
+        let file_id = fixture.store_with(status, 0, Some(0), std::iter::empty());
+        fixture
+            .env
+            .db
+            .execute(
+                "UPDATE files SET updated_at = ?, claimed_at = ?, next_attempt_at = ? WHERE id = ?",
+                &[
+                    updated_at.into(),
+                    claimed_at.into(),
+                    next_attempt_at.into(),
+                    file_id.as_str().into(),
+                ],
+            )
+            .unwrap();
+        let work = WorkState {
+            status: crate::files::FileStatus::parse(status).unwrap(),
+            updated_at,
+            claimed_at,
+            next_attempt_at,
+        };
+        assert_eq!(
+            is_stale(&work, now, &limits),
+            expected,
+            "is_stale for {status}, updated {updated_at}, claimed {claimed_at:?}, \
+             next attempt {next_attempt_at:?}"
+        );
+        if expected {
+            expected_ids.push(file_id);
+        }
+    }
+
+    let mut found =
+        requeue_stale(&fixture.env.db, &fixture.env.clock, &fixture.settings, 100).unwrap();
+    found.sort();
+    expected_ids.sort();
+    assert_eq!(found, expected_ids, "files the SQL query finds");
+}
+
+#[test]
+fn configured_limits_drive_retry_and_failure() {
+    let mut fixture = Fixture::new();
+    fixture.settings.limits = ProcessingLimits {
+        max_attempts: 2,
+        retry_base_millis: 100,
+        ..ProcessingLimits::default()
+    };
+    let file_id = fixture.store_with("pending", 1, Some(5), std::iter::empty());
+    let start = fixture.env.clock.now_millis();
+
+    let first = fixture.process(&file_id);
+    assert_eq!(
+        first,
+        ProcessOutcome::RetryScheduled {
+            attempts: 1,
+            next_attempt_at: start + 100,
+        }
+    );
+
+    fixture.env.clock.advance_secs(1);
+    assert_eq!(
+        fixture.process(&file_id),
+        ProcessOutcome::Failed { attempts: 2 }
+    );
+    assert_eq!(fixture.status(&file_id), "failed");
+    assert!(
+        fixture
+            .text(&file_id, "status_reason")
+            .starts_with("processing failed after 2 attempts: the stored bytes are damaged"),
+        "{}",
+        fixture.text(&file_id, "status_reason")
+    );
+}
+
+#[test]
+fn configured_stale_age_drives_requeue() {
+    let mut fixture = Fixture::new();
+    fixture.settings.limits.stale_pending_millis = 2_000;
+    let file_id = fixture.store(&[b"hello"]);
+    let stale = |fixture: &Fixture| {
+        requeue_stale(&fixture.env.db, &fixture.env.clock, &fixture.settings, 10).unwrap()
+    };
+
+    fixture.env.clock.advance_secs(1);
+    assert_eq!(stale(&fixture), Vec::<String>::new());
+
+    fixture.env.clock.advance_secs(1);
+    assert_eq!(stale(&fixture), [file_id]);
+}
