@@ -29,6 +29,15 @@ pub struct Response {
 }
 
 impl Response {
+    /// Builds a response from its parts, for clients other than [`Client`].
+    pub(crate) fn from_parts(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Response {
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// Returns the first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.header_values(name).into_iter().next()
@@ -152,6 +161,41 @@ impl Client {
         self.finish("POST", path, request.send(body))
     }
 
+    /// Sends any method with the given extra headers and body, and the
+    /// client's cookies. An empty body is sent without one.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let method_name = http::Method::from_bytes(method.as_bytes())
+            .unwrap_or_else(|error| panic!("invalid HTTP method {method:?}: {error}"));
+        let mut builder = http::Request::builder()
+            .method(method_name)
+            .uri(self.url(path));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let cookies = self.cookie_header();
+        if let Some(cookies) = &cookies {
+            builder = builder.header("cookie", cookies.as_str());
+        }
+        let result = if body.is_empty() {
+            let request = builder
+                .body(())
+                .unwrap_or_else(|error| panic!("{method} {path}: invalid request: {error}"));
+            self.agent.run(request)
+        } else {
+            let request = builder
+                .body(body.to_vec())
+                .unwrap_or_else(|error| panic!("{method} {path}: invalid request: {error}"));
+            self.agent.run(request)
+        };
+        self.finish(method, path, result)
+    }
+
     pub fn post_json(&self, path: &str, body: &Value) -> Response {
         let bytes = serde_json::to_vec(body).expect("a JSON value serializes");
         self.post(path, &[("content-type", "application/json")], &bytes)
@@ -252,6 +296,19 @@ impl Client {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        let cookies = self.cookies.lock().unwrap();
+        if cookies.is_empty() {
+            return None;
+        }
+        let header = cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(header)
     }
 
     fn add_cookies<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
