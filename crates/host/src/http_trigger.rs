@@ -17,7 +17,6 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use wasmtime::Store;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -173,7 +172,7 @@ impl HttpTrigger {
             .http()
             .new_response_outparam(sender)
             .map_err(crate::spin::wasmtime_error)?;
-        let mut store = Store::new(component.pre.engine(), state);
+        let mut store = state.into_store(component.pre.engine());
         let pre = component.pre.clone();
         let component_id = component.context.id.clone();
 

@@ -7,6 +7,7 @@ mod app_variables;
 mod engine;
 mod http_trigger;
 mod manifest;
+mod metrics;
 mod outbound;
 mod redis_trigger;
 mod routes;

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::sync::watch;
-use wasmtime::Store;
 
 use crate::outbound::redact_url;
 use crate::spin::inbound_redis::exports::fermyon::spin::inbound_redis::Error as HandlerError;
@@ -87,7 +86,7 @@ impl RedisSubscription {
     async fn handle_message(&self, payload: Vec<u8>) {
         let started = Instant::now();
         let state = HostState::new(self.app.clone(), self.context.clone());
-        let mut store = Store::new(self.pre.engine(), state);
+        let mut store = state.into_store(self.pre.engine());
         let result = async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             instance

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use crate::metrics::MemoryPeak;
 use crate::outbound::OutboundPolicy;
 use crate::spin::key_value::KeyValueFile;
 use crate::stdio::ComponentOutput;
@@ -43,6 +45,8 @@ pub struct HostState {
     pub component: Arc<ComponentContext>,
     /// Number of key-value stores open in this instance.
     pub open_key_value_stores: usize,
+    /// The largest linear memory of this instance, logged when it ends.
+    pub memory_peak: MemoryPeak,
 }
 
 impl HostState {
@@ -62,7 +66,24 @@ impl HostState {
             app,
             component,
             open_key_value_stores: 0,
+            memory_peak: MemoryPeak::default(),
         }
+    }
+
+    /// Creates the store for one instance, with the limiter that records
+    /// its peak linear memory.
+    pub fn into_store(self, engine: &Engine) -> Store<HostState> {
+        let mut store = Store::new(engine, self);
+        store.limiter(|state| &mut state.memory_peak);
+        store
+    }
+}
+
+/// The store, and with it the instance, is dropped when the request or
+/// message has been handled and any response body has been written.
+impl Drop for HostState {
+    fn drop(&mut self) {
+        crate::metrics::log_instance_peak(&self.component.id, &self.memory_peak);
     }
 }
 
