@@ -33,10 +33,11 @@ ensure_redis_server() {
     fi
 }
 
-# Builds the host (native, release) and the three components (wasm32-wasip2,
-# release), the files spin.toml and the tests use.
+# Builds the host and the operator command line (native, release) and the
+# three components (wasm32-wasip2, release), the files spin.toml and the
+# tests use.
 build_all() {
-    cargo build --release --locked -p stowage-host
+    cargo build --release --locked -p stowage-host -p stowage-admin
     cargo build --release --locked --target wasm32-wasip2 \
         -p stowage-auth -p stowage-files -p stowage-processor
 }

@@ -8,6 +8,7 @@
 mod client;
 mod database;
 mod fixtures;
+mod login;
 mod multipart;
 mod orgs;
 mod paths;
@@ -19,6 +20,7 @@ mod stowage;
 pub use client::{percent_encode, Client, Response, SESSION_COOKIE};
 pub use database::Database;
 pub use fixtures::{fixture, random_file, sha256sum, EMPTY_SHA256, MAX_UPLOAD_BYTES};
+pub use login::login_with_retry;
 pub use orgs::create_organization;
 pub use paths::repo_root;
 pub use poll::poll_until;

@@ -13,12 +13,9 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use stowage_e2e::{percent_encode, Client, Database, Response, Stack};
+use stowage_e2e::{login_with_retry, percent_encode, Client, Database, Response, Stack};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The longest wait for a login rate-limit window to end.
-const LOGIN_RETRY_LIMIT: Duration = Duration::from_secs(65);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
@@ -525,23 +522,6 @@ fn sign_in(stack: &Stack, username: &str, password: &str, role: Role) -> Account
         session,
         token: created["token"].as_str().unwrap().to_owned(),
         token_id: created["id"].as_str().unwrap().to_owned(),
-    }
-}
-
-/// Signs in, waiting out the login rate limit (5 per minute from one
-/// address by default) when the host answers 429.
-fn login_with_retry(client: &Client, username: &str, password: &str) -> Response {
-    let started = std::time::Instant::now();
-    loop {
-        let response = client.try_login(username, password);
-        if response.status != 429 || started.elapsed() > LOGIN_RETRY_LIMIT {
-            return response;
-        }
-        let seconds: u64 = response
-            .header("retry-after")
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(1);
-        std::thread::sleep(Duration::from_secs(seconds));
     }
 }
 
