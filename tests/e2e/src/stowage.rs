@@ -166,6 +166,11 @@ impl Stowage {
         &self.base_url
     }
 
+    /// Returns the process id of the host.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Returns the options the host was started with.
     pub fn options(&self) -> &StowageOptions {
         &self.options
