@@ -126,7 +126,7 @@ fn bearer(token: &str) -> String {
 }
 
 /// Builds the error of a non-2xx response from Stowage's JSON error body,
-/// or from the raw text when something else (a proxy) answered.
+/// or from the raw text when something else (a proxy) responded.
 fn server_error(status: u16, body: Option<&Value>, text: &str) -> anyhow::Error {
     let error = body.map(|body| &body["error"]);
     let field = |name: &str| {

@@ -79,10 +79,10 @@ fn find_user_id(listing: &Value, username: &str) -> anyhow::Result<String> {
     let users = listing["users"]
         .as_array()
         .context("GET /users returned no users array")?;
-    let wanted = username.to_lowercase();
+    let expected = username.to_lowercase();
     let found = users
         .iter()
-        .find(|user| user["username"].as_str().map(str::to_lowercase) == Some(wanted.clone()));
+        .find(|user| user["username"].as_str().map(str::to_lowercase) == Some(expected.clone()));
     match found {
         Some(user) => text(&user["id"]),
         None => bail!("no user {username:?} in the organization of this admin token"),
