@@ -39,6 +39,20 @@ impl Database {
         self.query_i64("SELECT COUNT(*) FROM file_chunks")
     }
 
+    /// Returns the status of file `id`, or `None` when it has no row.
+    pub fn file_status(&self, id: &str) -> Option<String> {
+        self.connection
+            .query_row("SELECT status FROM files WHERE id = ?1", [id], |row| {
+                row.get(0)
+            })
+            .map(Some)
+            .or_else(|error| match error {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                other => Err(other),
+            })
+            .unwrap_or_else(|error| panic!("reading the status of file {id} failed: {error}"))
+    }
+
     /// Counts the chunk rows of file `id`.
     pub fn chunk_rows_of(&self, id: &str) -> i64 {
         self.connection

@@ -26,6 +26,10 @@ pub struct StowageOptions {
     /// Application variables passed as `--variable NAME=VALUE`, in order, so
     /// a later entry overrides an earlier one of the same name.
     pub variables: Vec<(String, String)>,
+    /// The folder for the key-value store and database files. `None`
+    /// gives the host a fresh folder of its own; two hosts given the same
+    /// folder share their data, like two replicas sharing a database.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// The operator's Bearer token for POST /orgs in the tests.
@@ -51,6 +55,7 @@ impl StowageOptions {
     pub fn new(redis_url: &str) -> StowageOptions {
         let mut options = StowageOptions {
             variables: Vec::new(),
+            state_dir: None,
         }
         .variable("cookie_secure", "false")
         .variable("sample_data", "true")
@@ -90,6 +95,13 @@ impl StowageOptions {
             .map(|(_, value)| value.as_str())
     }
 
+    /// Makes the host keep its data in `state_dir`, which another host
+    /// may share.
+    pub fn in_state_dir(mut self, state_dir: PathBuf) -> StowageOptions {
+        self.state_dir = Some(state_dir);
+        self
+    }
+
     /// Sets one more application variable.
     pub fn variable(mut self, name: &str, value: &str) -> StowageOptions {
         self.variables.push((name.to_owned(), value.to_owned()));
@@ -103,6 +115,7 @@ pub struct Stowage {
     options: StowageOptions,
     base_url: String,
     dir: TempDir,
+    state_dir: PathBuf,
     log_printed: AtomicBool,
 }
 
@@ -122,6 +135,10 @@ impl Stowage {
             .prefix("stowage-e2e-host-")
             .tempdir()
             .expect("failed to create a temporary folder for stowage-host");
+        let state_dir = options
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| dir.path().join("state"));
         let log_path = dir.path().join("host.log");
         let log = File::create(&log_path).expect("failed to create the host log");
         let stderr = log.try_clone().expect("failed to share the host log");
@@ -133,7 +150,7 @@ impl Stowage {
             .arg(root.join("spin.toml"))
             .args(["--listen", "127.0.0.1:0"])
             .arg("--state-dir")
-            .arg(dir.path().join("state"))
+            .arg(&state_dir)
             // Compiled components are keyed by a hash of the wasm, so one
             // cache serves every test and compilation happens once.
             .arg("--cache-dir")
@@ -155,6 +172,7 @@ impl Stowage {
             options,
             base_url: String::new(),
             dir,
+            state_dir,
             log_printed: AtomicBool::new(false),
         };
         stowage.base_url = stowage.wait_for_serving_line();
@@ -183,12 +201,19 @@ impl Stowage {
 
     /// Returns the host's folder for its key-value store and database files.
     pub fn state_dir(&self) -> PathBuf {
-        self.dir.path().join("state")
+        self.state_dir.clone()
     }
 
     /// Returns the SQLite file of the `default` database.
     pub fn database_path(&self) -> PathBuf {
         self.state_dir().join("sqlite_db.db")
+    }
+
+    /// Kills the host at once with SIGKILL, as a crash would, and waits for
+    /// it to exit. Work it was doing stops mid-way.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Reads the host's stdout and stderr so far.
