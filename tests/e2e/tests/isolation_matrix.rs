@@ -1,5 +1,5 @@
 //! Every route, called by every identity of one organization on the
-//! resources of another, answers 404 and changes nothing.
+//! resources of another, returns 404 and changes nothing.
 //!
 //! Two organizations are created with `POST /orgs` and the platform
 //! token, each with an admin and a member (`POST /users`), and every user
