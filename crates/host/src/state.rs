@@ -1,7 +1,6 @@
 //! Per-application and per-instance host state.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
@@ -12,14 +11,15 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 use crate::metrics::MemoryPeak;
 use crate::outbound::OutboundPolicy;
 use crate::spin::key_value::KeyValueFile;
+use crate::spin::sqlite::ConnectionPool;
 use crate::stdio::ComponentOutput;
 
 /// Resources shared by every instance of the application.
 pub struct AppState {
     /// Key-value store label to its SQLite file.
     pub key_value_stores: HashMap<String, Arc<KeyValueFile>>,
-    /// SQLite database label to its file.
-    pub sqlite_databases: HashMap<String, PathBuf>,
+    /// SQLite database label to the connections to its file.
+    pub sqlite_databases: HashMap<String, Arc<ConnectionPool>>,
 }
 
 /// The grants of one component in spin.toml, with templates expanded.
