@@ -45,8 +45,9 @@ build_all() {
 # Succeeds when a Redis server answers PING at host $1, port $2.
 redis_answers() {
     local host=$1 port=$2 reply
-    # bash's /dev/tcp needs no client program.
-    if ! exec 3<>"/dev/tcp/$host/$port" 2>/dev/null; then
+    # bash's /dev/tcp needs no client program. The braces send bash's own
+    # "connection refused" message to /dev/null too.
+    if ! { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null; then
         return 1
     fi
     printf 'PING\r\n' >&3
