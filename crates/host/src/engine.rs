@@ -45,9 +45,24 @@ pub fn create_engine(pooling: bool) -> Result<Engine> {
     Engine::new(&config).map_err(|e| anyhow::anyhow!("failed to create wasmtime engine: {e}"))
 }
 
+/// Environment variable that selects a wasmtime profiling agent:
+/// `perfmap` writes `/tmp/perf-<pid>.map`, so that `perf report` names the
+/// functions of compiled components.
+const PROFILER_VARIABLE: &str = "STOWAGE_HOST_PROFILER";
+
 fn base_config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    match std::env::var(PROFILER_VARIABLE).as_deref() {
+        Ok("perfmap") => {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        Ok(other) => tracing::warn!(
+            value = other,
+            "ignoring {PROFILER_VARIABLE}: the supported value is perfmap"
+        ),
+        Err(_) => {}
+    }
     config
 }
 

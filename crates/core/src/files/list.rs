@@ -218,8 +218,13 @@ fn page_statement(org_id: &str, query: &ListQuery) -> (String, Vec<SqlValue>) {
         params.push(cursor.created_at.into());
         params.push(cursor.id.as_str().into());
     }
-    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
-    params.push((query.limit + 1).into());
+    // The limit is a literal, not a bound parameter: SQLite's planner reads
+    // a bound LIMIT's value, so it prepares such a statement again on every
+    // run. `limit` is a parsed number from 1 to MAX_LIMIT.
+    sql.push_str(&format!(
+        " ORDER BY created_at DESC, id DESC LIMIT {}",
+        query.limit + 1
+    ));
 
     (sql, params)
 }
