@@ -170,6 +170,10 @@ fn uploads_during_redis_outage_recover_by_polling() {
         "the host should log its reconnect attempts"
     );
     assert!(
+        log.matches("subscribed to Redis channel").count() >= 2,
+        "the host should subscribe again once Redis is back"
+    );
+    assert!(
         log.contains("files: re-published stale file"),
         "recovery should have come from reads re-publishing stale files"
     );
