@@ -146,7 +146,7 @@ mod tests {
         let response = details(&env.services(), &principal, &id).unwrap();
 
         assert_eq!(response.status, 200);
-        assert_eq!(published_ids(&env), [id.clone()]);
+        assert_eq!(published_ids(&env), std::slice::from_ref(&id));
         assert_eq!(env.publisher.messages.borrow()[0].0, env.config.redis_channel);
         assert_eq!(json(&response)["status"], "pending");
     }

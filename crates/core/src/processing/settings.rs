@@ -116,7 +116,7 @@ fn parse_in_range(name: &str, value: &str, max: i64) -> Result<i64, ApiError> {
 }
 
 /// The policy and limits of [`process_file`](super::process_file).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessingSettings {
     /// The types a file may have to become `ready`. Files of other types
     /// become `rejected`.
@@ -130,15 +130,6 @@ impl ProcessingSettings {
         Self {
             allowed_types: config.allowed_mime_types.clone(),
             limits: config.processing_limits,
-        }
-    }
-}
-
-impl Default for ProcessingSettings {
-    fn default() -> Self {
-        Self {
-            allowed_types: MimePolicy::default(),
-            limits: ProcessingLimits::default(),
         }
     }
 }

@@ -796,7 +796,8 @@ fn is_stale_agrees_with_requeue_query() {
     let stale_age = limits.stale_pending_millis;
     let claim_age = limits.claim_timeout_millis;
     // (status, updated_at, claimed_at, next_attempt_at, expected)
-    let cases: [(&str, i64, Option<i64>, Option<i64>, bool); 14] = [
+    type Case = (&'static str, i64, Option<i64>, Option<i64>, bool);
+    let cases: [Case; 14] = [
         ("pending", now, None, None, false),
         ("pending", now - stale_age + 1, None, None, false),
         ("pending", now - stale_age, None, None, true),
