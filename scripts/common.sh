@@ -55,3 +55,25 @@ redis_answers() {
     exec 3>&-
     [[ $reply == +PONG* ]]
 }
+
+# The schemathesis release the OpenAPI conformance test runs, pinned so
+# that a new release cannot change what the test checks.
+SCHEMATHESIS_VERSION=4.32.5
+
+# Installs schemathesis from PyPI with pip when the pinned version is
+# missing, and puts pip's script folder on PATH for the tests.
+ensure_schemathesis() {
+    local user_bin
+    user_bin="$(python3 -m site --user-base 2>/dev/null)/bin"
+    case ":$PATH:" in
+        *":$user_bin:"*) ;;
+        *) export PATH="$PATH:$user_bin" ;;
+    esac
+    if python3 -m pip show schemathesis 2>/dev/null | grep -qx "Version: $SCHEMATHESIS_VERSION" \
+        && command -v schemathesis >/dev/null 2>&1; then
+        return
+    fi
+    echo "Installing schemathesis $SCHEMATHESIS_VERSION with pip"
+    python3 -m pip install --quiet --disable-pip-version-check \
+        "schemathesis==$SCHEMATHESIS_VERSION"
+}
