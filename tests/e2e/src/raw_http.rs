@@ -4,8 +4,8 @@
 //! the whole exchange.
 //!
 //! The body is written from a second thread while the response is read,
-//! so a server that answers before the body ends (413, 400) is heard at
-//! once instead of after the whole upload.
+//! so a response sent before the body ends (413, 400) is read at once
+//! instead of after the whole upload.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -76,8 +76,8 @@ impl RawRequest {
         let head = self.head(authority);
         let mut writer = stream.try_clone().expect("a TCP stream can be cloned");
         let body = self.body;
-        // Write errors are expected when the server answers early and
-        // closes the connection; the response tells what happened.
+        // Write errors are expected when the server responds early and
+        // closes the connection, and the response shows why.
         let sender = std::thread::spawn(move || {
             let _ = write_request(&mut writer, &head, body);
         });

@@ -28,7 +28,7 @@ pub struct RateLimit {
 }
 
 /// Counts one request by `subject` and returns
-/// [`ApiError::TooManyRequests`] when the window already holds
+/// [`ApiError::TooManyRequests`] when the window already contains
 /// `max_requests` admitted requests. Retry-After counts down to the end
 /// of the window.
 ///
@@ -128,7 +128,7 @@ fn first_window(rows: &Rows) -> Result<Option<Window>, StorageError> {
     match (window_end, count) {
         (Some(window_end), Some(count)) => Ok(Some(Window { window_end, count })),
         _ => Err(StorageError::new(
-            "a rate_limits row holds a non-integer value",
+            "a rate_limits row contains a non-integer value",
         )),
     }
 }
