@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 use stowage_e2e::{
     poll_until, sha256sum, Database, RawBody, RawRequest, Response, Stack, StackHandle,
-    EMPTY_SHA256, MAX_UPLOAD_BYTES, SESSION_COOKIE,
+    StowageOptions, EMPTY_SHA256, MAX_UPLOAD_BYTES, SESSION_COOKIE,
 };
 
 /// The deadline of every request but the 60 MB one.
@@ -518,4 +518,115 @@ fn peak_resident_mib(pid: u32) -> u64 {
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or_else(|| panic!("/proc/{pid}/status has no VmHWM line:\n{status}"));
     kib / 1024
+}
+
+/// Waits until file `id` reaches a final status and returns its JSON.
+fn wait_until_final(stack: &Stack, id: &str) -> Value {
+    let mut last = Value::Null;
+    let done = poll_until(PROCESSING_TIMEOUT, || {
+        last = stack.admin().get_json(&format!("/files/{id}"));
+        let status = last["status"].as_str().unwrap_or_default();
+        matches!(status, "ready" | "rejected" | "failed").then_some(())
+    });
+    assert!(done.is_some(), "file {id} was not processed: {last}");
+    last
+}
+
+#[test]
+fn an_executable_declared_as_png_is_rejected_naming_its_real_type() {
+    let stack = Stack::shared();
+    let mut elf = b"\x7fELF\x02\x01\x01\x00".to_vec();
+    elf.resize(128, 0);
+
+    let response = post_files(&stack, "/files?filename=cat.png", "image/png", elf);
+
+    let file = expect_accepted(&response, "ELF declared as PNG");
+    let id = file["id"].as_str().unwrap();
+    let done = wait_until_final(&stack, id);
+    assert_eq!(done["status"], "rejected", "{done}");
+    assert_eq!(done["mime_type"], "application/x-executable", "{done}");
+    let reason = done["status_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("application/x-executable"),
+        "the reason names the detected type: {done}"
+    );
+    assert_eq!(done["declared_type"], "image/png", "{done}");
+    assert_eq!(done["type_mismatch"], true, "{done}");
+    let download = stack.admin().get(&format!("/files/{id}/content"));
+    download.expect_error(409, "download of a rejected file");
+}
+
+#[test]
+fn text_declared_as_html_is_served_as_plain_text() {
+    let stack = Stack::shared();
+    let text = b"plain words, declared as HTML".to_vec();
+
+    let response = post_files(
+        &stack,
+        "/files?filename=page.html",
+        "text/html",
+        text.clone(),
+    );
+
+    let file = expect_accepted(&response, "text declared as HTML");
+    let ready = expect_stored_exactly(&stack, &file, &text);
+    assert_eq!(ready["mime_type"], "text/plain", "{ready}");
+    assert_eq!(ready["declared_type"], "text/html", "{ready}");
+    assert_eq!(ready["type_mismatch"], true, "{ready}");
+    let download = stack
+        .admin()
+        .get(&format!("/files/{}/content", ready["id"].as_str().unwrap()));
+    assert_eq!(
+        download.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(download.header("x-content-type-options"), Some("nosniff"));
+    assert!(
+        download
+            .header("content-disposition")
+            .unwrap_or_default()
+            .starts_with("attachment;"),
+        "{:?}",
+        download.header("content-disposition")
+    );
+
+    // The raw JSON upload of `hello` agrees with its declared type in
+    // nothing but the bytes, and says so.
+    let hello = post_files(
+        &stack,
+        "/files?filename=h.json",
+        "application/json",
+        b"hello".to_vec(),
+    );
+    let hello = expect_stored_exactly(&stack, &expect_accepted(&hello, "hello as JSON"), b"hello");
+    assert_eq!(hello["type_mismatch"], true, "{hello}");
+}
+
+#[test]
+fn html_allowed_by_policy_is_still_never_served_as_html() {
+    let stack = Stack::start_with(|redis_url| {
+        StowageOptions::new(redis_url).variable("allowed_mime_types", "text/*")
+    });
+    let html = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
+    let response = stack.admin().upload_raw("page.html", html);
+    assert_eq!(response.status, 202, "upload of HTML: {}", response.text());
+    let id = response.json()["id"].as_str().unwrap().to_owned();
+
+    let ready = stack.admin().wait_until_ready(&id, PROCESSING_TIMEOUT);
+    assert_eq!(ready["mime_type"], "text/html", "{ready}");
+    let download = stack.admin().get(&format!("/files/{id}/content"));
+
+    assert_eq!(download.status, 200, "{}", download.text());
+    assert_eq!(
+        download.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(download.header("x-content-type-options"), Some("nosniff"));
+    let disposition = download.header("content-disposition").unwrap_or_default();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let policy = download
+        .header("content-security-policy")
+        .unwrap_or_default();
+    assert!(policy.contains("sandbox"), "{policy}");
+    assert_eq!(download.body, html);
 }

@@ -60,14 +60,14 @@ fn run_schemathesis(stack: &Stack, token: &str, extra: &[&str]) {
     let report_dir = tempfile::tempdir().expect("a temporary folder can be created");
 
     let started = Instant::now();
+    let spec = repo_root().join("docs/openapi.yaml");
+    // The working folder is temporary because schemathesis keeps its
+    // example database in `.schemathesis/` there.
     let output = Command::new(&executable)
-        .current_dir(repo_root())
-        .args([
-            "run",
-            "docs/openapi.yaml",
-            "--url",
-            stack.stowage.base_url(),
-        ])
+        .current_dir(report_dir.path())
+        .arg("run")
+        .arg(&spec)
+        .args(["--url", stack.stowage.base_url()])
         .args(["--checks", "not_a_server_error,response_schema_conformance"])
         .args(["--max-examples", MAX_EXAMPLES])
         .args(["--phases", "examples,coverage,fuzzing"])

@@ -141,6 +141,7 @@ impl FileRecord {
             size: self.size,
             mime_type: self.mime_type.clone(),
             declared_type: self.declared_type.clone(),
+            type_mismatch: types_disagree(self.declared_type.as_deref(), self.mime_type.as_deref()),
             sha256: self.sha256.clone(),
             status_reason: self.status_reason.clone(),
             attempts: self.attempts,
@@ -173,6 +174,9 @@ pub struct FileJson {
     pub size: Option<i64>,
     pub mime_type: Option<String>,
     pub declared_type: Option<String>,
+    /// Whether the declared type contradicts the detected `mime_type`
+    /// (see [`types_disagree`]). `false` until the file is processed.
+    pub type_mismatch: bool,
     pub sha256: Option<String>,
     pub status_reason: Option<String>,
     pub attempts: i64,
@@ -184,6 +188,25 @@ pub struct FileJson {
     pub claimed_at: Option<String>,
     /// When the next attempt is due, while `pending` after a failed one.
     pub next_attempt_at: Option<String>,
+}
+
+/// Reports whether a client's declared type contradicts the type detected
+/// from the bytes. Both must be known, and the declared type must not be
+/// `application/octet-stream`, which declares no type in particular.
+/// Media types are compared without parameters and case-insensitively, so
+/// `text/plain; charset=utf-8` agrees with `text/plain`.
+pub fn types_disagree(declared: Option<&str>, detected: Option<&str>) -> bool {
+    fn essence(media_type: &str) -> String {
+        let essence = media_type.split(';').next().unwrap_or_default();
+        essence.trim().to_ascii_lowercase()
+    }
+
+    match (declared.map(essence), detected.map(essence)) {
+        (Some(declared), Some(detected)) => {
+            declared != "application/octet-stream" && declared != detected
+        }
+        _ => false,
+    }
 }
 
 /// The position of each [`FILE_COLUMNS`] column in a result.
@@ -260,4 +283,19 @@ impl ColumnIndexes {
 
 fn invalid_column(name: &str, value: &SqlValue) -> ApiError {
     ApiError::internal(format!("files.{name} has unexpected value {value:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::types_disagree;
+
+    #[test]
+    fn types_disagree_only_when_both_are_known_and_differ() {
+        assert!(types_disagree(Some("application/json"), Some("text/plain")));
+        assert!(types_disagree(Some("image/png"), Some("application/pdf")));
+        assert!(!types_disagree(Some("Text/Plain; charset=utf-8"), Some("text/plain")));
+        assert!(!types_disagree(Some("application/octet-stream"), Some("image/png")));
+        assert!(!types_disagree(None, Some("image/png")));
+        assert!(!types_disagree(Some("image/png"), None));
+    }
 }
