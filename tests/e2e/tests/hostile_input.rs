@@ -630,3 +630,44 @@ fn html_allowed_by_policy_is_still_never_served_as_html() {
     assert!(policy.contains("sandbox"), "{policy}");
     assert_eq!(download.body, html);
 }
+
+/// Sends GET /files with the admin's session and `headers`, and returns
+/// the response. The host's HTTP layer rejects oversized header sections
+/// before a component runs, so its answer need not be JSON.
+fn get_files_with_headers(stack: &StackHandle, headers: &[(String, String)]) -> Response {
+    let mut request = RawRequest::new("GET", "/files").header("cookie", &session_cookie(stack));
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    request.send(stack.stowage.base_url(), REQUEST_TIMEOUT)
+}
+
+#[test]
+fn oversized_http_header_sections_are_rejected_and_service_continues() {
+    let stack = Stack::shared();
+    let many_lines: Vec<(String, String)> = (0..10_000)
+        .map(|index| (format!("x-filler-{index}"), "x".to_owned()))
+        .collect();
+    let one_megabyte = vec![("x-big".to_owned(), "a".repeat(1024 * 1024))];
+
+    for (context, headers) in [
+        ("10,000 header lines", many_lines),
+        ("a 1 MB header", one_megabyte),
+    ] {
+        let response = get_files_with_headers(&stack, &headers);
+        assert!(
+            matches!(response.status, 400 | 431),
+            "{context}: expected 400 or 431, got {} with body {}",
+            response.status,
+            response.text()
+        );
+    }
+
+    let after = get_files_with_headers(&stack, &[]);
+    assert_eq!(
+        after.status,
+        200,
+        "the service stopped serving: {}",
+        after.text()
+    );
+}
