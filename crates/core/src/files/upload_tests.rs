@@ -572,3 +572,37 @@ fn inline_upload_processes_stale_files() {
         .unwrap();
     assert_eq!(rows.rows[0][0].as_str(), Some("ready"));
 }
+
+/// A body that fails the test if the upload reads it.
+struct UnreadBody;
+
+impl BodyReader for UnreadBody {
+    fn read_chunk(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        panic!("the body of a rate-limited upload was read");
+    }
+}
+
+#[test]
+fn rate_limited_upload_is_rejected_before_reading_the_body() {
+    let mut env = TestEnv::new();
+    env.config.upload_limit_per_minute = 1;
+    let principal = insert_principal(&env, "acme");
+    let request = Request::new(Method::Post, "/files?filename=a.txt");
+    upload(
+        &env.services(),
+        &principal,
+        &request,
+        &mut BytesBody::new(b"one".to_vec()),
+    )
+    .unwrap();
+
+    let error = upload(&env.services(), &principal, &request, &mut UnreadBody).unwrap_err();
+
+    assert_eq!(error.status(), 429);
+    assert_eq!(error.code(), "rate_limited");
+    assert_eq!(
+        count_rows(&env, "files"),
+        1,
+        "the limited upload stored a row"
+    );
+}
