@@ -3,7 +3,7 @@
 //!
 //! Requests go over a bare HTTP/1.1 connection ([`RawRequest`]) so that
 //! headers and bodies reach the service exactly as written, with a
-//! deadline of one second for the whole exchange: a slow answer fails
+//! deadline of one second for the whole exchange: a slow response fails
 //! the test as a timeout.
 
 use std::time::Duration;
@@ -590,8 +590,8 @@ fn text_declared_as_html_is_served_as_plain_text() {
         download.header("content-disposition")
     );
 
-    // The raw JSON upload of `hello` agrees with its declared type in
-    // nothing but the bytes, and says so.
+    // `hello` declared as JSON is detected as plain text, so it is
+    // flagged too.
     let hello = post_files(
         &stack,
         "/files?filename=h.json",
@@ -633,7 +633,7 @@ fn html_allowed_by_policy_is_still_never_served_as_html() {
 
 /// Sends GET /files with the admin's session and `headers`, and returns
 /// the response. The host's HTTP layer rejects oversized header sections
-/// before a component runs, so its answer need not be JSON.
+/// before a component runs, so its response need not be JSON.
 fn get_files_with_headers(stack: &StackHandle, headers: &[(String, String)]) -> Response {
     let mut request = RawRequest::new("GET", "/files").header("cookie", &session_cookie(stack));
     for (name, value) in headers {
