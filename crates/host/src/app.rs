@@ -127,8 +127,8 @@ fn open_stores(runtime_config: &RuntimeConfig) -> Result<AppState> {
         spin::sqlite::enable_wal(path)
             .with_context(|| format!("failed to open SQLite database {label:?}"))?;
         tracing::info!(label = %label, path = %path.display(), "SQLite database");
-        let pool = spin::sqlite::ConnectionPool::new(path.clone());
-        sqlite_databases.insert(label.clone(), Arc::new(pool));
+        let pool = spin::sqlite::ConnectionPool::with_checkpoints(path.clone());
+        sqlite_databases.insert(label.clone(), pool);
     }
     Ok(AppState {
         key_value_stores,
