@@ -6,9 +6,14 @@ use anyhow::Result;
 
 use super::Bench;
 use crate::process::{empty_cache_dir, Host};
-use crate::report::{self, Report, Section, Table};
+use crate::report::{self, Report, Section, Table, Target};
 use crate::stats::{median, median_duration};
 use crate::wrk::{self, Load, WrkRun};
+
+/// The least share of the fastest variant's throughput the host's default
+/// must reach; closer variants are within the run-to-run noise of a
+/// shared machine.
+const DEFAULT_TARGET_SHARE: f64 = 0.9;
 
 /// One way of running the host.
 #[derive(Clone, Copy)]
@@ -102,6 +107,20 @@ pub fn run(bench: &Bench, report: &mut Report) -> Result<()> {
         ]);
     }
 
+    let (fastest, fastest_rps) = Variant::ALL
+        .into_iter()
+        .zip(single.iter().map(|results| rps(results)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("Variant::ALL is not empty");
+    let share = default_single / fastest_rps;
+    report.targets.push(Target {
+        measurement: "2. Host default (first row of table 2) is the fastest at 1 connection".into(),
+        result: format!("default: {default_single:.0} req/s"),
+        reference: format!("fastest: {}, {fastest_rps:.0} req/s", fastest.label()),
+        ratio: format!("{share:.2}×"),
+        goal: format!("≥ {DEFAULT_TARGET_SHARE:.2}× (run-to-run noise)"),
+        met: share >= DEFAULT_TARGET_SHARE,
+    });
     report.sections.push(Section {
         title: "2. Per-request instance cost".into(),
         method: format!(
