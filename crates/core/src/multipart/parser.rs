@@ -133,6 +133,14 @@ impl Parser {
         }
     }
 
+    /// Returns the number of received bytes held back for the next call:
+    /// at most a partial delimiter in content, or a partial header block.
+    /// Each call rescans only these bytes plus the new chunk, which is what
+    /// keeps parsing linear in the body's length.
+    pub fn buffered_len(&self) -> usize {
+        self.buffer.len()
+    }
+
     /// Reports whether the closing delimiter has been read.
     pub fn is_complete(&self) -> bool {
         self.state == State::Done
