@@ -45,7 +45,7 @@ pub fn run(bench: &Bench, report: &mut Report) -> Result<()> {
                 .iter()
                 .zip(&component_ms)
                 .map(|(component, millis)| {
-                    format!("{component} {:.0} ms", median(millis).unwrap_or(0.0))
+                    format!("{component} {:.1} ms", median(millis).unwrap_or(0.0))
                 })
                 .collect();
             table.row(vec![
@@ -63,7 +63,9 @@ pub fn run(bench: &Bench, report: &mut Report) -> Result<()> {
             "Each run starts a new host process and sends `GET` requests (`/auth/me` for \
              Stowage, `/` for the constant component) every 2 ms on new connections until \
              one is answered; the time runs from spawning the process to that response, \
-             and includes opening the databases. \"empty\" starts with an empty \
+             and includes opening the databases. Each run has a new state folder, so \
+             Stowage's first request also creates the schema and the sample user, whose \
+             password it hashes with argon2id (table 5). \"empty\" starts with an empty \
              `--cache-dir`, so Cranelift compiles each component; \"filled\" loads the \
              compiled components that an earlier start stored. The per-component times \
              are the host's own `elapsed_ms` for compiling or loading each component, \

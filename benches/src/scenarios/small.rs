@@ -108,7 +108,10 @@ pub fn run(bench: &Bench, report: &mut Report) -> Result<()> {
     let (share, rps, connections, constant_rps) = worst.expect("CONNECTIONS is not empty");
     report.targets.push(Target {
         measurement: "1. `GET /files` throughput, lowest share over 1, 8, 32 connections".into(),
-        result: format!("{rps:.0} req/s at {connections} connections"),
+        result: format!(
+            "{rps:.0} req/s at {connections} connection{}",
+            if connections == 1 { "" } else { "s" }
+        ),
         reference: format!("constant component: {constant_rps:.0} req/s"),
         ratio: format!("{share:.2}×"),
         goal: format!("≥ {LIST_TARGET_SHARE:.2}×"),

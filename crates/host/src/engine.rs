@@ -103,7 +103,7 @@ pub fn load_component(
                 tracing::info!(
                     component = component_id,
                     cache = %cache_path.display(),
-                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    elapsed_ms = %format!("{:.2}", started.elapsed().as_secs_f64() * 1e3),
                     "loaded compiled component from cache"
                 );
                 return Ok(component);
@@ -123,7 +123,7 @@ pub fn load_component(
             wasm_path.display()
         )
     })?;
-    let compile_ms = started.elapsed().as_millis() as u64;
+    let compile_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1e3);
     if let Err(err) = write_cache(&cache_path, &compiled) {
         tracing::warn!(
             component = component_id,
@@ -138,7 +138,7 @@ pub fn load_component(
     tracing::info!(
         component = component_id,
         source = %wasm_path.display(),
-        elapsed_ms = compile_ms,
+        elapsed_ms = %compile_ms,
         "compiled component"
     );
     Ok(component)
