@@ -37,7 +37,7 @@ impl Api {
         }
     }
 
-    /// The `Cookie` header of the signed-in session.
+    /// Returns the `Cookie` header of the signed-in session.
     pub fn cookie_header(&self) -> Result<&str> {
         self.cookie.as_deref().context("the client has not signed in")
     }

@@ -1,7 +1,7 @@
 //! Reading fields from the host's log lines, as tracing's plain format
 //! writes them: `name=value` or `name="value"`.
 
-/// The value of `name=value` in `line`, without quotes. Values with spaces
+/// Returns the value of `name=value` in `line`, without quotes. Values with spaces
 /// are not supported; the fields read here have none.
 pub fn field(line: &str, name: &str) -> Option<String> {
     let start = line.find(&format!(" {name}="))? + name.len() + 2;
@@ -9,7 +9,8 @@ pub fn field(line: &str, name: &str) -> Option<String> {
     Some(value.trim_matches('"').to_string())
 }
 
-/// The lines of `log` with `message` whose `component` field is `component`.
+/// Selects the lines of `log` with `message` whose `component` field is
+/// `component`.
 pub fn component_lines<'a>(
     log: &'a str,
     message: &'a str,

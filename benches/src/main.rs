@@ -107,7 +107,7 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// The repository root: this crate lives in `benches/`.
+/// Returns the repository root: this crate lives in `benches/`.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")

@@ -50,9 +50,9 @@ impl Redis {
         };
 
         let started = Instant::now();
-        while !redis.answers_ping() {
+        while !redis.replies_to_ping() {
             if started.elapsed() > REDIS_START_TIMEOUT {
-                bail!("redis-server on port {port} did not answer PING within {REDIS_START_TIMEOUT:?}");
+                bail!("redis-server on port {port} did not reply to PING within {REDIS_START_TIMEOUT:?}");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -63,7 +63,7 @@ impl Redis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    fn answers_ping(&self) -> bool {
+    fn replies_to_ping(&self) -> bool {
         let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
             return false;
         };
@@ -95,8 +95,8 @@ pub struct HostConfig {
     pub variables: Vec<(String, String)>,
     /// The host's `RUST_LOG`.
     pub log_filter: String,
-    /// A path that any component of the manifest serves, requested until the
-    /// host answers it.
+    /// A path that a component of the manifest serves, requested until the
+    /// host sends a response.
     pub probe_path: String,
 }
 
@@ -109,9 +109,9 @@ pub struct Host {
 }
 
 impl Host {
-    /// Starts the host and waits until it answers `config.probe_path`
+    /// Starts the host and waits until it responds to `config.probe_path`
     /// with any HTTP status. The time from spawning the process to that
-    /// answer is [`Host::first_response`].
+    /// response is [`Host::first_response`].
     pub fn start(config: &HostConfig) -> Result<Host> {
         let dir = tempfile::Builder::new()
             .prefix("stowage-bench-host-")
@@ -161,17 +161,17 @@ impl Host {
         &self.base_url
     }
 
-    /// The time from spawning the process to its first HTTP response.
+    /// Returns the time from spawning the process to its first HTTP response.
     pub fn first_response(&self) -> Duration {
         self.first_response
     }
 
-    /// The SQLite file of the `default` database.
+    /// Returns the SQLite file of the `default` database.
     pub fn database_path(&self) -> PathBuf {
         self.dir.path().join("state/sqlite_db.db")
     }
 
-    /// The host's stdout and stderr so far.
+    /// Reads the host's stdout and stderr so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("host.log")).unwrap_or_default()
     }
@@ -187,7 +187,7 @@ impl Host {
             }
             if spawned.elapsed() > HOST_START_TIMEOUT {
                 bail!(
-                    "stowage-host did not answer within {HOST_START_TIMEOUT:?}; its log:\n{}",
+                    "stowage-host sent no response within {HOST_START_TIMEOUT:?}; its log:\n{}",
                     self.log()
                 );
             }
@@ -204,7 +204,7 @@ impl Drop for Host {
 }
 
 /// Sends `GET path` over a new connection and returns the response's
-/// status line, or `None` when nothing answers yet.
+/// status line, or `None` when nothing responds yet.
 fn http_status_line(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;

@@ -161,7 +161,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn block_replaces_the_old_one_and_keeps_the_text_around_it() {
+    fn block_replaced_between_markers() {
         let text = format!("# Benchmarks\n\nintro\n\n{BEGIN_MARKER}\nold\n{END_MARKER}\n\n## Login timing\n\nkept\n");
         let block = format!("{BEGIN_MARKER}\nnew\n{END_MARKER}\n");
         let updated = replace_block(&text, &block);
@@ -172,7 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn block_is_appended_when_markers_are_missing() {
+    fn block_appended_without_markers() {
         let block = format!("{BEGIN_MARKER}\nnew\n{END_MARKER}\n");
         let updated = replace_block("# Benchmarks\n\n## Login timing\n", &block);
         assert_eq!(updated, format!("# Benchmarks\n\n## Login timing\n\n{block}"));

@@ -99,7 +99,7 @@ pub fn insert_files(
     kept.with_context(|| format!("position {keep} is beyond the {count} inserted files"))
 }
 
-/// The `?cursor=` that starts the listing right after `row`: hex of
+/// Builds the `?cursor=` that starts the listing right after `row`: hex of
 /// `created_at.id`, the format `stowage_core::files::list::Cursor`
 /// encodes. It is opaque to clients; the benchmark builds it to reach a
 /// deep page without walking every page before it.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// The median of `values`: the middle one, or the mean of the two middle
+/// Returns the median of `values`: the middle one, or the mean of the two middle
 /// ones. `None` for no values.
 pub fn median(values: &[f64]) -> Option<f64> {
     let mut sorted = values.to_vec();
@@ -15,7 +15,7 @@ pub fn median(values: &[f64]) -> Option<f64> {
     }
 }
 
-/// The median of `durations`, or zero for none.
+/// Returns the median of `durations`, or zero for none.
 pub fn median_duration(durations: &[Duration]) -> Duration {
     let seconds: Vec<f64> = durations.iter().map(Duration::as_secs_f64).collect();
     median(&seconds).map_or(Duration::ZERO, Duration::from_secs_f64)
@@ -31,7 +31,7 @@ mod tests {
     }
 
     #[test]
-    fn median_of_even_count_is_mean_of_middle_values() {
+    fn median_of_even_count_averages() {
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
     }
 

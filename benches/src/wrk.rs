@@ -24,7 +24,7 @@ pub struct Load<'a> {
 }
 
 impl Load<'_> {
-    /// The wrk command line, for the report.
+    /// Returns the wrk command line for the report, with header values elided.
     pub fn command_line(&self) -> String {
         let mut line = format!(
             "wrk -t{} -c{} -d{}s --latency",

@@ -77,8 +77,8 @@ pub fn run(bench: &Bench, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// The host's `elapsed_ms` for compiling (`cached` false) or loading
-/// `component`.
+/// Reads the host's `elapsed_ms` for compiling (`cached` false) or
+/// loading `component`.
 fn load_millis(log: &str, component: &str, cached: bool) -> Result<f64> {
     let message = if cached {
         "loaded compiled component from cache"

@@ -154,7 +154,8 @@ fn memory_section(log: &str, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// The `peak_memory_bytes` of every `instance ended` line of `component`.
+/// Reads the `peak_memory_bytes` of every `instance ended` line of
+/// `component`.
 fn instance_peaks<'a>(log: &'a str, component: &'a str) -> impl Iterator<Item = u64> + 'a {
     crate::log::component_lines(log, "instance ended", component)
         .filter_map(|line| crate::log::field(line, "peak_memory_bytes")?.parse().ok())

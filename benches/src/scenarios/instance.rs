@@ -10,8 +10,8 @@ use crate::report::{self, Report, Section, Table, Target};
 use crate::stats::{median, median_duration};
 use crate::wrk::{self, Load, WrkRun};
 
-/// The least share of the fastest variant's throughput the host's default
-/// must reach; closer variants are within the run-to-run noise of a
+/// The minimum share of the fastest variant's throughput that the host's
+/// default must reach; closer variants are within the run-to-run noise of a
 /// shared machine.
 const DEFAULT_TARGET_SHARE: f64 = 0.9;
 

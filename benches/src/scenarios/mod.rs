@@ -52,13 +52,13 @@ impl Bench {
         })
     }
 
-    /// A cache folder that the first host of the run fills and later hosts
-    /// load compiled components from.
+    /// Returns the cache folder that the first host of the run fills and
+    /// later hosts load compiled components from.
     pub fn warm_cache(&self) -> PathBuf {
         self.work.path().join("cache-warm")
     }
 
-    /// The Stowage application of spin.toml, with local HTTP cookies, the
+    /// Configures the Stowage application of spin.toml, with local HTTP cookies, the
     /// sample organization, this run's Redis server, and rate limits
     /// raised when spin.toml declares them.
     pub fn stowage_config(&self) -> HostConfig {
@@ -82,7 +82,7 @@ impl Bench {
         }
     }
 
-    /// The constant-response reference application.
+    /// Configures the constant-response reference application.
     pub fn constant_config(&self) -> HostConfig {
         HostConfig {
             manifest: crate::repo_root().join("benches/constant.spin.toml"),

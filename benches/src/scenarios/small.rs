@@ -14,8 +14,8 @@ use crate::wrk::{self, Load, WrkRun};
 const CONNECTIONS: [u32; 3] = [1, 8, 32];
 /// GET /files returns this many rows, its default page size.
 const LISTED_FILES: usize = 20;
-/// The least share of the constant component's throughput GET /files
-/// must reach.
+/// The minimum share of the constant component's throughput that
+/// GET /files must reach.
 const LIST_TARGET_SHARE: f64 = 0.5;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -17,8 +17,8 @@ pub struct MemoryPeak {
 }
 
 impl MemoryPeak {
-    /// The largest size in bytes that any linear memory of the instance
-    /// grew to.
+    /// Returns the largest size in bytes that any linear memory of the
+    /// instance grew to.
     pub fn peak_bytes(&self) -> usize {
         self.peak_bytes
     }
@@ -73,7 +73,7 @@ mod tests {
     }
 
     #[test]
-    fn growth_beyond_the_maximum_is_denied_and_not_counted() {
+    fn growth_beyond_maximum_is_denied() {
         let mut peak = MemoryPeak::default();
         assert!(peak.memory_growing(0, 1 << 16, Some(2 << 16)).unwrap());
         assert!(!peak.memory_growing(1 << 16, 3 << 16, Some(2 << 16)).unwrap());

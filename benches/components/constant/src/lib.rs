@@ -1,4 +1,4 @@
-//! The benchmarks' reference component: it answers every request with the
+//! The benchmarks' reference component: it responds to every request with the
 //! same JSON body without reading the request or touching any store, so
 //! its throughput is what the host and spin-sdk cost per request.
 

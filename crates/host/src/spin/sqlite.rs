@@ -57,8 +57,9 @@ impl ConnectionPool {
     /// By default the commit that takes the WAL past 1,000 pages copies it
     /// into the database file, so one request pays for the writes of
     /// many: with 1 MiB chunks, an upload of 50 MiB spent about a third of
-    /// its time checkpointing. Passive checkpoints on their own thread
-    /// never wait for readers or writers.
+    /// its time checkpointing. A passive checkpoint copies as many frames
+    /// as it can without waiting for readers or writers (SQLite's
+    /// `wal_checkpoint` documentation).
     pub fn with_checkpoints(path: PathBuf) -> Arc<Self> {
         let pool = Arc::new(Self::new(path));
         let weak = Arc::downgrade(&pool);
@@ -358,7 +359,7 @@ mod tests {
         }
 
         // The inserts go to the WAL; only a checkpoint copies them into
-        // the database file, which then holds more than their 1.25 MiB.
+        // the database file, which then grows beyond their 1.25 MiB.
         let copied_everything = (0..50).any(|_| {
             std::thread::sleep(CHECKPOINT_INTERVAL);
             std::fs::metadata(&path).unwrap().len() > 20 * 64 * 1024
