@@ -7,7 +7,12 @@
 //! cargo run --release -p stowage-bench --bin argon2-native -- --runs 10
 //! {"runs":10,"median_ms":21.4}
 //! ```
+//!
+//! With `--per-line` it verifies once per line read from stdin and prints
+//! each time in milliseconds, so that a caller can interleave
+//! verifications with other measurements in one warm process.
 
+use std::io::Write as _;
 use std::time::Instant;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -25,6 +30,10 @@ struct Args {
     /// Number of timed verifications.
     #[arg(long, default_value_t = 10)]
     runs: usize,
+
+    /// Verify once per line of stdin and print each time, instead.
+    #[arg(long)]
+    per_line: bool,
 }
 
 fn main() {
@@ -38,15 +47,28 @@ fn main() {
         .to_string();
     let parsed = PasswordHash::new(&hash).expect("the hash parses");
 
-    let mut millis: Vec<f64> = (0..args.runs)
-        .map(|_| {
-            let started = Instant::now();
-            argon2
-                .verify_password(b"password", &parsed)
-                .expect("the password matches");
-            started.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
+    let verify = || {
+        let started = Instant::now();
+        argon2
+            .verify_password(b"password", &parsed)
+            .expect("the password matches");
+        started.elapsed().as_secs_f64() * 1e3
+    };
+
+    if args.per_line {
+        let mut stdout = std::io::stdout().lock();
+        for line in std::io::stdin().lines() {
+            if line.is_err() {
+                break;
+            }
+            if writeln!(stdout, "{:.3}", verify()).and_then(|()| stdout.flush()).is_err() {
+                break;
+            }
+        }
+        return;
+    }
+
+    let mut millis: Vec<f64> = (0..args.runs).map(|_| verify()).collect();
     millis.sort_by(f64::total_cmp);
     let median = millis[millis.len() / 2];
     println!("{{\"runs\":{},\"median_ms\":{median:.3}}}", args.runs);
