@@ -74,7 +74,7 @@ impl Report {
         let mut out = String::new();
         out.push_str(BEGIN_MARKER);
         out.push_str("\n\n");
-        out.push_str(preamble);
+        out.push_str(&wrap_markdown(preamble));
         out.push('\n');
 
         if !self.targets.is_empty() {
@@ -96,7 +96,7 @@ impl Report {
 
         for section in &self.sections {
             let _ = writeln!(out, "### {}\n", section.title);
-            out.push_str(section.method.trim_end());
+            out.push_str(wrap_markdown(&section.method).trim_end());
             out.push_str("\n\n");
             section.table.render(&mut out);
             out.push('\n');
@@ -105,6 +105,38 @@ impl Report {
         out.push('\n');
         out
     }
+}
+
+/// Line width of the generated prose, as in the hand-written part.
+const WIDTH: usize = 72;
+
+/// Wraps each line of `text` at [`WIDTH`] columns between words, indenting
+/// the continuation lines of a `- ` list item by two spaces. Headings and
+/// table rows stay on one line.
+fn wrap_markdown(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.starts_with('|') || line.len() <= WIDTH {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let indent = if line.starts_with("- ") { "  " } else { "" };
+        let mut current = String::new();
+        for word in line.split(' ') {
+            if !current.is_empty() && current.len() + 1 + word.len() > WIDTH {
+                out.push_str(&current);
+                out.push('\n');
+                current = indent.to_string();
+            } else if !current.is_empty() && current != indent {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+        out.push_str(&current);
+        out.push('\n');
+    }
+    out
 }
 
 /// Replaces the generated block of the file at `path` with `block`, or
@@ -176,6 +208,17 @@ mod tests {
         let block = format!("{BEGIN_MARKER}\nnew\n{END_MARKER}\n");
         let updated = replace_block("# Benchmarks\n\n## Login timing\n", &block);
         assert_eq!(updated, format!("# Benchmarks\n\n## Login timing\n\n{block}"));
+    }
+
+    #[test]
+    fn long_lines_wrap_between_words() {
+        let words = vec!["word"; 30].join(" ");
+        let wrapped = wrap_markdown(&format!("{words}\n- {words}\n| {words} |\n"));
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert!(lines.iter().all(|line| line.len() <= WIDTH || line.starts_with('|')));
+        assert!(lines.iter().any(|line| line.starts_with("  word")), "{wrapped}");
+        assert_eq!(wrapped.split_whitespace().filter(|w| *w == "word").count(), 90);
+        assert_eq!(lines.last(), Some(&format!("| {words} |").as_str()));
     }
 
     #[test]

@@ -62,8 +62,8 @@ pub fn run(bench: &Bench, report: &mut Report) -> Result<()> {
         method: format!(
             "Each run starts a new host process and sends `GET` requests (`/auth/me` for \
              Stowage, `/` for the constant component) every 2 ms on new connections until \
-             one is answered; the time runs from spawning the process to that response, \
-             and includes opening the databases. Each run has a new state folder, so \
+             one gets a response. The time runs from spawning the process to that \
+             response, and includes opening the databases. Each run has a new state folder, so \
              Stowage's first request also creates the schema and the sample user, whose \
              password it hashes with argon2id (table 5). \"empty\" starts with an empty \
              `--cache-dir`, so Cranelift compiles each component; \"filled\" loads the \

@@ -126,9 +126,9 @@ pub fn run(bench: &Bench, report: &mut Report) -> Result<()> {
         method: format!(
             "The constant component creates one instance per request and does nothing \
              else, so its throughput shows what an instance costs. Each variant starts \
-             a new host, with an empty cache folder for \"compiled at start\" (the \
-             component is compiled and loaded from memory) or with the filled one \
-             (the component is memory-mapped from its cache file), and then runs \
+             a new host. With an empty cache folder (\"compiled at start\") the host \
+             compiles the component and loads it from memory; with the filled one it \
+             memory-maps the component from its cache file. Then it runs \
              `wrk -t1 -c1 -d{secs}s --latency` and `wrk -t2 -c32 -d{secs}s --latency`. \
              Medians of {runs} runs; \"time per request\" is 1 / req/s at one connection. \
              The first row is the host's default.",

@@ -79,11 +79,11 @@ pub fn run(bench: &Bench, report: &mut Report) -> Result<()> {
             "{logins} sequential sign-ins as the sample admin, each on a new client, \
              against a host with the login rate limit raised. After each, one `GET \
              /auth/me` with an existing session measures the same request path without \
-             the password hash, and one verification in `target/release/argon2-native \
-             --per-line` (a warm process, after one verification to fault its memory in) \
-             times the reference: the `argon2` crate verifying a password against an \
-             argon2id hash with m = 19456 KiB, t = 2, p = 1, the login's parameters, \
-             natively. Medians of the {logins} rounds."
+             the password hash. Then one verification in `target/release/argon2-native \
+             --per-line` times the reference: the `argon2` crate verifying a password \
+             against an argon2id hash with m = 19456 KiB, t = 2, p = 1, the login's \
+             parameters, natively, in a warm process that has verified once before. \
+             Medians of the {logins} rounds."
         ),
         table,
     });

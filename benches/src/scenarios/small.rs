@@ -118,7 +118,7 @@ pub fn run(bench: &Bench, report: &mut Report) -> Result<()> {
         met: share >= LIST_TARGET_SHARE,
     });
     let example = Load {
-        url: &urls[&Endpoint::ListFiles],
+        url: "http://127.0.0.1:PORT/files",
         connections: 32,
         duration: bench.duration,
         headers: &cookie,
