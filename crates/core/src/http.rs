@@ -31,6 +31,20 @@ impl Method {
         }
     }
 
+    /// The method name as sent on the wire, e.g. `GET`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Other(name) => name,
+        }
+    }
+
     /// Methods that change state, for which cross-site checks apply.
     pub fn is_unsafe(&self) -> bool {
         !matches!(self, Method::Get | Method::Head | Method::Options)
@@ -223,6 +237,9 @@ pub enum Body {
     Empty,
     Bytes(Vec<u8>),
     File(FileContent),
+    /// The response to a HEAD request: no body is sent, although the
+    /// headers (`content-length` included) are those of the GET response.
+    Omitted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,6 +273,13 @@ impl Response {
 
     pub fn with_body(mut self, body: Vec<u8>) -> Self {
         self.body = Body::Bytes(body);
+        self
+    }
+
+    /// Turns the response to a GET into the response to a HEAD: the same
+    /// status and headers without the body. A file's content is never read.
+    pub fn into_head_response(mut self) -> Self {
+        self.body = Body::Omitted;
         self
     }
 

@@ -121,7 +121,7 @@ pub fn send_response(
     let stream = body.write().expect("a new body has an output stream");
     let mut writer = OutputStreamWriter { stream };
     let written = match &response.body {
-        Body::Empty => Ok(()),
+        Body::Empty | Body::Omitted => Ok(()),
         Body::Bytes(bytes) => writer.write_all(bytes).map_err(|error| error.to_string()),
         Body::File(content) => stream_file(content, &mut writer).map_err(|error| {
             format!("streaming file {} failed: {error}", content.file_id)
@@ -129,6 +129,14 @@ pub fn send_response(
     };
 
     drop(writer);
+    if response.body == Body::Omitted {
+        // WASI HTTP checks the bytes written against `content-length` when
+        // the body is finished, and a HEAD response keeps the GET response's
+        // length. Dropping the unfinished body ends it without that check;
+        // the HTTP server sends no body after the head of a HEAD response.
+        drop(body);
+        return;
+    }
     match written {
         Ok(()) => {
             if let Err(error) = OutgoingBody::finish(body, None) {

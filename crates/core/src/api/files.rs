@@ -8,7 +8,9 @@
 //! | DELETE | `/files/{id}`         | [`files::delete`]          |
 //! | GET    | `/files/{id}/content` | [`files::download`]        |
 //!
-//! Every route requires authentication. A trailing slash is ignored.
+//! Every route requires authentication. A trailing slash is ignored. HEAD
+//! is served wherever GET is, with the GET response's status and headers
+//! and no body; HEAD on the content route reads no file bytes.
 
 use crate::auth;
 use crate::error::ApiError;
@@ -17,11 +19,16 @@ use crate::http::{BodyReader, Method, Request, Response};
 use crate::services::Services;
 
 /// Handles one request to the files component and turns every error into
-/// its JSON response.
+/// its JSON response. A HEAD request gets the GET response without its
+/// body.
 pub fn handle(services: &Services, request: &Request, body: &mut dyn BodyReader) -> Response {
-    match route(services, request, body) {
+    let response = match route(services, request, body) {
         Ok(response) => response,
         Err(error) => error.into_response(),
+    };
+    match request.method {
+        Method::Head => response.into_head_response(),
+        _ => response,
     }
 }
 
@@ -37,18 +44,18 @@ fn route(
     let method = &request.method;
     match request.path_segments().as_slice() {
         ["files"] => match method {
-            Method::Get => files::list(services, &principal, request),
+            Method::Get | Method::Head => files::list(services, &principal, request),
             Method::Post => files::upload(services, &principal, request, body),
-            _ => Err(not_allowed(method, "GET, POST")),
+            _ => Err(not_allowed(method, "GET, HEAD, POST")),
         },
         ["files", id] => match method {
-            Method::Get => files::details(services, &principal, id),
+            Method::Get | Method::Head => files::details(services, &principal, id),
             Method::Delete => files::delete(db, &principal, id),
-            _ => Err(not_allowed(method, "GET, DELETE")),
+            _ => Err(not_allowed(method, "GET, HEAD, DELETE")),
         },
         ["files", id, "content"] => match method {
-            Method::Get => files::download(db, &principal, id),
-            _ => Err(not_allowed(method, "GET")),
+            Method::Get | Method::Head => files::download(db, &principal, id),
+            _ => Err(not_allowed(method, "GET, HEAD")),
         },
         _ => Err(ApiError::not_found(format!(
             "no route for {}",
@@ -58,18 +65,8 @@ fn route(
 }
 
 fn not_allowed(method: &Method, allowed: &'static str) -> ApiError {
-    let method = match method {
-        Method::Get => "GET",
-        Method::Head => "HEAD",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-        Method::Options => "OPTIONS",
-        Method::Other(name) => name,
-    };
     ApiError::MethodNotAllowed {
-        method: method.to_owned(),
+        method: method.as_str().to_owned(),
         allowed,
     }
 }
@@ -81,6 +78,7 @@ mod tests {
     use crate::files::test_support::{insert_file, insert_principal};
     use crate::files::FileStatus;
     use crate::http::{BytesBody, Method};
+    use crate::storage::Database;
     use crate::testing::TestEnv;
 
     /// Signs `principal` in and returns the `Cookie` header value.
@@ -230,14 +228,62 @@ mod tests {
         let cookie = session_cookie(&env, &principal.user_id, &principal.org_id);
 
         for (method, path, allowed) in [
-            (Method::Put, "/files".to_owned(), "GET, POST"),
-            (Method::Post, format!("/files/{id}"), "GET, DELETE"),
-            (Method::Delete, format!("/files/{id}/content"), "GET"),
+            (Method::Put, "/files".to_owned(), "GET, HEAD, POST"),
+            (Method::Post, format!("/files/{id}"), "GET, HEAD, DELETE"),
+            (Method::Delete, format!("/files/{id}/content"), "GET, HEAD"),
         ] {
             let response = send(&env, &cookie, method, &path);
             assert_eq!(response.status, 405, "{path}");
             assert_eq!(response.header("allow"), Some(allowed), "{path}");
         }
+    }
+
+    #[test]
+    fn head_returns_get_status_and_headers_without_body() {
+        let env = TestEnv::new();
+        let principal = insert_principal(&env, "acme");
+        let ready = insert_file(&env, &principal, FileStatus::Ready, 1);
+        let pending = insert_file(&env, &principal, FileStatus::Pending, 1);
+        let cookie = session_cookie(&env, &principal.user_id, &principal.org_id);
+
+        for path in [
+            "/files".to_owned(),
+            format!("/files/{ready}"),
+            format!("/files/{ready}/content"),
+            format!("/files/{pending}/content"),
+            "/files/a/b/c".to_owned(),
+        ] {
+            let get = send(&env, &cookie, Method::Get, &path);
+            let head = send(&env, &cookie, Method::Head, &path);
+
+            assert_eq!(head.status, get.status, "{path}");
+            assert_eq!(head.headers, get.headers, "{path}");
+            assert_eq!(head.body, crate::http::Body::Omitted, "{path}");
+        }
+    }
+
+    #[test]
+    fn head_of_content_keeps_length_of_download() {
+        let env = TestEnv::new();
+        let principal = insert_principal(&env, "acme");
+        let id = insert_file(&env, &principal, FileStatus::Ready, 1);
+        let cookie = session_cookie(&env, &principal.user_id, &principal.org_id);
+
+        let head = send(&env, &cookie, Method::Head, &format!("/files/{id}/content"));
+
+        assert_eq!(head.status, 200);
+        // The stored bytes, not the `size` column the header is built from.
+        let size: i64 = env
+            .db
+            .execute(
+                "SELECT SUM(length(data)) FROM file_chunks WHERE file_id = ?",
+                &[id.as_str().into()],
+            )
+            .unwrap()
+            .rows[0][0]
+            .as_i64()
+            .unwrap();
+        assert_eq!(head.header("content-length"), Some(size.to_string().as_str()));
     }
 
     #[test]

@@ -58,10 +58,7 @@ pub fn route(
     body: &mut dyn BodyReader,
 ) -> Result<Response, ApiError> {
     let Some(platform_token) = &services.config.platform_token else {
-        return Err(ApiError::not_found(format!(
-            "no route for {}",
-            request.path
-        )));
+        return Err(super::no_route(request));
     };
     if request.method != Method::Post {
         return super::not_allowed(&request.method, "POST");

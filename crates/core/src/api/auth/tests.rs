@@ -483,6 +483,42 @@ fn unknown_route_is_not_found() {
 }
 
 #[test]
+fn paths_of_no_route_skip_schema_and_authentication() {
+    let mut env = TestEnv::new();
+    // A database without the schema: applying it would be a write.
+    env.db = TestDatabase::new();
+
+    for path in ["/", "/health", "//files", "//auth/me", "/authx", "/files"] {
+        let response = call(&env, Request::new(Method::Get, path), None);
+
+        assert_eq!(response.status, 404, "{path}");
+        assert_eq!(error_code(&response), "not_found", "{path}");
+        assert_eq!(
+            json_of(&response)["error"]["message"],
+            format!("no route for {path}"),
+            "{path}"
+        );
+    }
+    assert!(!crate::schema::is_current(&env.db).unwrap());
+}
+
+#[test]
+fn head_returns_get_status_and_headers_without_body() {
+    let env = TestEnv::new();
+    create_org_and_user(&env, "Acme Corp", "alice", Role::Admin);
+    let cookie = sign_in(&env, "alice");
+
+    for path in ["/auth/me", "/auth/tokens", "/users", "/auth/nothing"] {
+        let get = call(&env, with_cookie(Method::Get, path, &cookie), None);
+        let head = call(&env, with_cookie(Method::Head, path, &cookie), None);
+
+        assert_eq!(head.status, get.status, "{path}");
+        assert_eq!(head.headers, get.headers, "{path}");
+        assert_eq!(head.body, crate::http::Body::Omitted, "{path}");
+    }
+}
+
+#[test]
 fn wrong_method_lists_allowed_methods() {
     let env = TestEnv::new();
 
