@@ -13,12 +13,14 @@ use crate::limits;
 use crate::services::Services;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoginRequest {
     username: String,
     password: String,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PasswordChangeRequest {
     current_password: String,
     new_password: String,

@@ -519,6 +519,43 @@ fn head_returns_get_status_and_headers_without_body() {
 }
 
 #[test]
+fn unknown_json_fields_are_rejected() {
+    let env = TestEnv::new();
+    create_org_and_user(&env, "Acme Corp", "alice", Role::Admin);
+    let cookie = sign_in(&env, "alice");
+    let json_post = |path: &str| {
+        with_cookie(Method::Post, path, &cookie).with_header("content-type", "application/json")
+    };
+    let cases = [
+        (
+            json_post("/auth/login"),
+            json!({ "username": "alice", "password": TEST_PASSWORD, "remember": true }),
+        ),
+        (
+            json_post("/auth/password"),
+            json!({
+                "current_password": TEST_PASSWORD,
+                "new_password": "another long passphrase",
+                "logout_others": false,
+            }),
+        ),
+        (
+            json_post("/auth/tokens"),
+            json!({ "name": "ci", "expires_in_days": 30, "scope": "read" }),
+        ),
+    ];
+
+    for (request, body) in cases {
+        let path = request.path.clone();
+        let response = call(&env, request, Some(body));
+
+        assert_eq!(response.status, 400, "{path}");
+        assert_eq!(error_code(&response), "invalid_json", "{path}");
+    }
+    assert_eq!(login(&env, "alice", TEST_PASSWORD).status, 200);
+}
+
+#[test]
 fn wrong_method_lists_allowed_methods() {
     let env = TestEnv::new();
 

@@ -12,6 +12,7 @@ use crate::ids::is_valid_id;
 use crate::services::Services;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CreateTokenRequest {
     name: String,
     expires_in_days: Option<i64>,
