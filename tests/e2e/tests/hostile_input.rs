@@ -557,6 +557,38 @@ fn an_executable_declared_as_png_is_rejected_naming_its_real_type() {
 }
 
 #[test]
+fn markup_disguised_as_text_is_rejected() {
+    let stack = Stack::shared();
+    let cases: [(&str, &[u8], &str); 3] = [
+        (
+            "bom.txt",
+            b"\xef\xbb\xbf<html><script>1</script></html>",
+            "text/html",
+        ),
+        (
+            "image.txt",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
+            "image/svg+xml",
+        ),
+        (
+            "data.txt",
+            b"\n  <?xml version=\"1.0\"?><note>hi</note>",
+            "application/xml",
+        ),
+    ];
+
+    for (filename, bytes, mime_type) in cases {
+        let path = format!("/files?filename={filename}");
+        let response = post_files(&stack, &path, "text/plain", bytes.to_vec());
+
+        let file = expect_accepted(&response, filename);
+        let done = wait_until_final(&stack, file["id"].as_str().unwrap());
+        assert_eq!(done["status"], "rejected", "{filename}: {done}");
+        assert_eq!(done["mime_type"], mime_type, "{filename}: {done}");
+    }
+}
+
+#[test]
 fn text_declared_as_html_is_served_as_plain_text() {
     let stack = Stack::shared();
     let text = b"plain words, declared as HTML".to_vec();

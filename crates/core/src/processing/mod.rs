@@ -22,6 +22,7 @@
 //! name file ids and never contain file content.
 
 mod compound;
+mod markup;
 mod policy;
 mod reader;
 mod recovery;

@@ -9,8 +9,8 @@ use std::fmt;
 /// (bytes no signature matches and that are not text) is allowed because
 /// downloads are always sent as attachments with `nosniff`, so unknown data
 /// is never rendered, and data files without a signature are common.
-/// Executables, HTML, XML and shell scripts are not allowed: a file store
-/// has no reason to hold them by default.
+/// Executables, HTML, XML (SVG included) and shell scripts are not
+/// allowed: a file store has no reason to hold them by default.
 pub const DEFAULT_ALLOWED_MIME_TYPES: &str = "image/*, audio/*, video/*, \
     application/pdf, text/plain, application/rtf, \
     application/msword, application/vnd.ms-excel, application/vnd.ms-powerpoint, \
@@ -20,10 +20,16 @@ pub const DEFAULT_ALLOWED_MIME_TYPES: &str = "image/*, audio/*, video/*, \
     application/x-xz, application/zstd, application/x-7z-compressed, application/vnd.rar, \
     application/x-empty, application/octet-stream";
 
+/// Types that an entry ending in `*` never matches: only an exact entry
+/// or `*` allows them. SVG is an image type but a document in which a
+/// browser runs scripts, and `image/*` is meant for pictures.
+const EXACT_ENTRY_ONLY: [&str; 1] = ["image/svg+xml"];
+
 /// A list of allowed MIME types. An entry is an exact type
 /// (`application/pdf`), a prefix ending in `*` (`image/*`,
-/// `application/vnd.oasis.opendocument.*`) or `*` for every type.
-/// Matching ignores ASCII case.
+/// `application/vnd.oasis.opendocument.*`) or `*` for every type. A prefix
+/// does not match the types in [`EXACT_ENTRY_ONLY`]. Matching ignores
+/// ASCII case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MimePolicy {
     patterns: Vec<MimePattern>,
@@ -67,9 +73,10 @@ impl MimePolicy {
     /// Returns whether files of `mime_type` may become ready.
     pub fn allows(&self, mime_type: &str) -> bool {
         let mime_type = mime_type.to_ascii_lowercase();
+        let exact_only = EXACT_ENTRY_ONLY.contains(&mime_type.as_str());
         self.patterns.iter().any(|pattern| match pattern {
             MimePattern::Any => true,
-            MimePattern::Prefix(prefix) => mime_type.starts_with(prefix.as_str()),
+            MimePattern::Prefix(prefix) => !exact_only && mime_type.starts_with(prefix.as_str()),
             MimePattern::Exact(exact) => mime_type == *exact,
         })
     }
@@ -168,6 +175,10 @@ mod tests {
             "application/wasm",
             "text/html",
             "text/x-shellscript",
+            "image/svg+xml",
+            "application/xml",
+            "text/xml",
+            "application/xhtml+xml",
         ] {
             assert!(!policy.allows(rejected), "{rejected} should be rejected");
         }
@@ -179,6 +190,18 @@ mod tests {
         assert!(policy.allows("image/webp"));
         assert!(!policy.allows("imagex/webp"));
         assert!(!policy.allows("application/pdf"));
+    }
+
+    #[test]
+    fn svg_needs_an_exact_entry() {
+        for list in ["image/*", "image/svg*", "image/svg+xml*"] {
+            let policy = MimePolicy::parse(list).unwrap();
+            assert!(!policy.allows("image/svg+xml"), "{list}");
+        }
+        assert!(MimePolicy::parse("image/png, image/svg+xml")
+            .unwrap()
+            .allows("IMAGE/SVG+XML"));
+        assert!(MimePolicy::parse("*").unwrap().allows("image/svg+xml"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! MIME type detection from a file's bytes, fed while they stream by.
 
 use crate::processing::compound::CompoundProbe;
+use crate::processing::markup::markup_type;
 
 /// The number of leading bytes kept for detection. `infer` reads
 /// signatures near the start, but recognising OOXML documents (docx, xlsx,
@@ -48,6 +49,11 @@ impl Sniffer {
     pub fn mime_type(&self) -> String {
         if self.total == 0 {
             return EMPTY_MIME_TYPE.to_owned();
+        }
+        // Before `infer`, whose HTML and XML matchers skip no byte order
+        // mark and know no SVG. No binary signature starts with `<`.
+        if let Some(mime_type) = markup_type(&self.head) {
+            return mime_type.to_owned();
         }
         if let Some(kind) = infer::get(&self.head) {
             let mime_type = match kind.mime_type() {
@@ -171,6 +177,25 @@ mod tests {
         let bytes = compound::test_compound_file(40, [7; 16], 24 * 1024);
 
         assert_eq!(sniff(&bytes), "application/x-ole-storage");
+    }
+
+    #[test]
+    fn markup_in_text_is_not_plain_text() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"\xef\xbb\xbf<html><script>1</script></html>", "text/html"),
+            (b"  <!DOCTYPE html>\n<p>hi", "text/html"),
+            (
+                b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>",
+                "image/svg+xml",
+            ),
+            (b"<?xml version=\"1.0\"?>\n<svg/>", "image/svg+xml"),
+            (b"<?xml version=\"1.0\"?>\n<note/>", "application/xml"),
+            (b"plain text that mentions <html>", "text/plain"),
+        ];
+
+        for (bytes, expected) in cases {
+            assert_eq!(sniff(bytes), expected, "{:?}", String::from_utf8_lossy(bytes));
+        }
     }
 
     #[test]
