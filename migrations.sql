@@ -1,4 +1,4 @@
--- Stowage schema, version 2.
+-- Stowage schema, version 3.
 --
 -- Every statement is idempotent, so this file can be applied on each start:
 --   spin up --sqlite @migrations.sql
@@ -12,6 +12,12 @@ CREATE TABLE IF NOT EXISTS organizations (
     name        TEXT NOT NULL UNIQUE,
     created_at  INTEGER NOT NULL
 );
+
+-- Organization names are unique ignoring case, so "Globex" and "globex"
+-- cannot both exist. SQLite's lower() folds ASCII letters only. Creating
+-- the index fails on a database that already holds two names differing
+-- only in case; rename one of them first.
+CREATE UNIQUE INDEX IF NOT EXISTS organizations_by_name_key ON organizations (lower(name));
 
 -- Usernames are unique across organizations because sign-in takes only a
 -- username and a password.

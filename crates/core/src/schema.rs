@@ -9,7 +9,7 @@ pub const MIGRATIONS_SQL: &str = include_str!("../../../migrations.sql");
 /// The schema version written to `PRAGMA user_version` once
 /// [`MIGRATIONS_SQL`] has been applied. Raise it with every change to the
 /// file.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Splits [`MIGRATIONS_SQL`] into statements: each ends with a semicolon at
 /// the end of a line. Comment lines are dropped.
@@ -118,6 +118,27 @@ mod tests {
             tables,
             ["api_tokens", "file_chunks", "files", "organizations", "rate_limits", "users"]
         );
+    }
+
+    #[test]
+    fn upgrade_from_version_2_makes_org_names_unique_ignoring_case() {
+        let db = TestDatabase::new();
+        ensure_schema(&db).unwrap();
+        db.execute("DROP INDEX organizations_by_name_key", &[]).unwrap();
+        db.execute("PRAGMA user_version = 2", &[]).unwrap();
+        db.execute(
+            "INSERT INTO organizations (id, name, created_at) VALUES ('a', 'Globex', 0)",
+            &[],
+        )
+        .unwrap();
+
+        assert!(ensure_schema(&db).unwrap());
+
+        let duplicate = db.execute(
+            "INSERT INTO organizations (id, name, created_at) VALUES ('b', 'GLOBEX', 0)",
+            &[],
+        );
+        assert!(duplicate.is_err(), "{duplicate:?}");
     }
 
     #[test]

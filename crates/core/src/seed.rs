@@ -35,7 +35,7 @@ impl SampleData {
     pub fn insert(&self, db: &dyn Database) -> Result<bool, StorageError> {
         let org = db.execute(
             "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) \
-             ON CONFLICT (name) DO NOTHING RETURNING id",
+             ON CONFLICT (lower(name)) DO NOTHING RETURNING id",
             &[new_id().into(), SAMPLE_ORG_NAME.into(), self.now.into()],
         )?;
         let Some(org_id) = org.rows.first().and_then(|row| row[0].as_str()) else {

@@ -117,13 +117,16 @@ fn insert_org_and_admin(
 ) -> Result<(), ApiError> {
     let org = db.execute(
         "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) \
-         ON CONFLICT (name) DO NOTHING RETURNING id",
+         ON CONFLICT (lower(name)) DO NOTHING RETURNING id",
         &[org_id.into(), name.0.as_str().into(), now.into()],
     )?;
     if org.is_empty() {
         return Err(ApiError::conflict(
             "org_name_taken",
-            format!("an organization named {:?} exists", name.0),
+            format!(
+                "the organization name {:?} is taken (names are compared ignoring case)",
+                name.0
+            ),
         ));
     }
 

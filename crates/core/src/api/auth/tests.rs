@@ -929,6 +929,66 @@ fn platform_token_creates_org_with_admin() {
 }
 
 #[test]
+fn org_names_are_trimmed_and_unique_ignoring_case() {
+    let mut env = TestEnv::new();
+    env.config.platform_token = Some(Secret::new("platform-secret"));
+    let create = |name: &str, admin: &str| {
+        let body = json!({
+            "name": name,
+            "admin_username": admin,
+            "admin_password": "a long passphrase",
+        });
+        let (request, body) = create_org_request("platform-secret", body);
+        call(&env, request, body)
+    };
+
+    let created = create("  Globex ", "hank");
+    assert_eq!(created.status, 201, "{:?}", json_of(&created));
+    assert_eq!(json_of(&created)["org"]["name"], "Globex");
+
+    for (name, admin) in [("globex ", "ivan"), ("GLOBEX", "judy"), ("\tgLoBeX\n", "kim")] {
+        let taken = create(name, admin);
+        assert_eq!(taken.status, 409, "{name:?}: {:?}", json_of(&taken));
+        assert_eq!(error_code(&taken), "org_name_taken", "{name:?}");
+    }
+    let stored = env
+        .db
+        .execute("SELECT COUNT(*) FROM organizations", &[])
+        .unwrap();
+    assert_eq!(stored.rows[0][0].as_i64(), Some(1));
+    // The admins of rejected organizations were not created either.
+    assert_eq!(login(&env, "ivan", "a long passphrase").status, 401);
+}
+
+#[test]
+fn invalid_org_names_are_unprocessable() {
+    let mut env = TestEnv::new();
+    env.config.platform_token = Some(Secret::new("platform-secret"));
+
+    for name in ["".to_owned(), "   ".to_owned(), "Glo\u{7}bex".to_owned(), "x".repeat(101)] {
+        let body = json!({
+            "name": name,
+            "admin_username": "hank",
+            "admin_password": "a long passphrase",
+        });
+        let (request, body) = create_org_request("platform-secret", body);
+        let response = call(&env, request, body);
+
+        assert_eq!(response.status, 422, "{name:?}");
+        assert_eq!(error_code(&response), "invalid_org_name", "{name:?}");
+    }
+    let (request, body) = create_org_request(
+        "platform-secret",
+        json!({
+            "name": "x".repeat(100),
+            "admin_username": "hank",
+            "admin_password": "a long passphrase",
+        }),
+    );
+    assert_eq!(call(&env, request, body).status, 201);
+}
+
+#[test]
 fn admin_password_reset_ends_sessions_and_tokens() {
     let env = TestEnv::new();
     create_org_and_user(&env, "Acme Corp", "alice", Role::Admin);
