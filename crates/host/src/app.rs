@@ -11,6 +11,7 @@ use wasmtime::Engine;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::app_variables::AppVariables;
+use crate::http_limits::HttpLimits;
 use crate::http_trigger::{HttpComponent, HttpTrigger};
 use crate::manifest::{HttpRoute, Manifest};
 use crate::outbound::{redact_url, AllowedHost, OutboundPolicy};
@@ -19,8 +20,17 @@ use crate::routes::Router;
 use crate::runtime_config::RuntimeConfig;
 use crate::spin::inbound_redis::RedisTriggerPre;
 use crate::spin::key_value::KeyValueFile;
+use crate::spin::redis::RedisConnections;
 use crate::spin::{self, wasmtime_error};
 use crate::state::{AppState, ComponentContext};
+
+/// Redis messages handled at once, across all Redis triggers. These
+/// instances are reserved: HTTP requests never use them, so a flood of
+/// HTTP requests cannot stop upload processing.
+pub const REDIS_INSTANCES: usize = 100;
+/// The most HTTP requests that may run instances at once: the rest of the
+/// instance pool.
+pub const MAX_HTTP_INSTANCES: usize = crate::engine::POOL_INSTANCES as usize - REDIS_INSTANCES;
 
 /// Settings from the command line that shape how the application loads.
 pub struct LoadOptions {
@@ -30,6 +40,7 @@ pub struct LoadOptions {
     pub cache_dir: PathBuf,
     pub cli_variables: HashMap<String, String>,
     pub pooling: bool,
+    pub http_limits: HttpLimits,
 }
 
 /// A loaded application, ready to serve.
@@ -85,7 +96,15 @@ pub fn load(options: &LoadOptions) -> Result<LoadedApp> {
         components.insert(id.to_string(), component);
     }
 
-    let http = build_http_trigger(&manifest, &engine, &base_linker, &components, &contexts, &app)?;
+    let http = build_http_trigger(
+        &manifest,
+        &engine,
+        &base_linker,
+        &components,
+        &contexts,
+        &app,
+        &options.http_limits,
+    )?;
     let redis = build_redis_subscriptions(
         &manifest,
         &variables,
@@ -112,9 +131,10 @@ fn open_stores(runtime_config: &RuntimeConfig) -> Result<AppState> {
         let file = match files.get(path) {
             Some(file) => file.clone(),
             None => {
-                let file = Arc::new(KeyValueFile::open(path).with_context(|| {
-                    format!("failed to open key-value store {label:?}")
-                })?);
+                let file = Arc::new(
+                    KeyValueFile::open(path)
+                        .with_context(|| format!("failed to open key-value store {label:?}"))?,
+                );
                 files.insert(path.clone(), file.clone());
                 file
             }
@@ -133,6 +153,7 @@ fn open_stores(runtime_config: &RuntimeConfig) -> Result<AppState> {
     Ok(AppState {
         key_value_stores,
         sqlite_databases,
+        redis_connections: RedisConnections::default(),
     })
 }
 
@@ -179,8 +200,16 @@ fn component_contexts(
         }
         let context = ComponentContext {
             id: Arc::from(id.as_str()),
-            key_value_stores: decl.key_value_stores.iter().cloned().collect::<HashSet<_>>(),
-            sqlite_databases: decl.sqlite_databases.iter().cloned().collect::<HashSet<_>>(),
+            key_value_stores: decl
+                .key_value_stores
+                .iter()
+                .cloned()
+                .collect::<HashSet<_>>(),
+            sqlite_databases: decl
+                .sqlite_databases
+                .iter()
+                .cloned()
+                .collect::<HashSet<_>>(),
             outbound: OutboundPolicy::new(allowed),
             variables: component_variables,
             environment: decl
@@ -201,6 +230,7 @@ fn build_http_trigger(
     components: &HashMap<String, Component>,
     contexts: &HashMap<String, Arc<ComponentContext>>,
     app: &Arc<AppState>,
+    limits: &HttpLimits,
 ) -> Result<Option<HttpTrigger>> {
     if manifest.trigger.http.is_empty() {
         return Ok(None);
@@ -212,9 +242,9 @@ fn build_http_trigger(
         match &trigger.route {
             HttpRoute::Pattern(route) => routes.push((route.as_str(), id)),
             HttpRoute::Private { private: true } => {}
-            HttpRoute::Private { private: false } => bail!(
-                "route of component {id} must be a string pattern or {{ private = true }}"
-            ),
+            HttpRoute::Private { private: false } => {
+                bail!("route of component {id} must be a string pattern or {{ private = true }}")
+            }
         }
         if http_components.contains_key(id) {
             continue;
@@ -239,7 +269,12 @@ fn build_http_trigger(
         );
     }
     let router = Router::build(routes)?;
-    Ok(Some(HttpTrigger::new(router, http_components, app.clone())))
+    Ok(Some(HttpTrigger::new(
+        router,
+        http_components,
+        app.clone(),
+        limits.clone(),
+    )))
 }
 
 fn build_redis_subscriptions(
@@ -257,6 +292,7 @@ fn build_redis_subscriptions(
         .redis
         .as_ref()
         .and_then(|r| r.address.clone());
+    let instances = Arc::new(tokio::sync::Semaphore::new(REDIS_INSTANCES));
     let mut subscriptions = Vec::new();
     for trigger in &manifest.trigger.redis {
         let id = trigger.component.as_str();
@@ -278,7 +314,9 @@ fn build_redis_subscriptions(
             .with_context(|| format!("failed to link component {id}"))?;
         let pre = RedisTriggerPre::new(instance_pre)
             .map_err(wasmtime_error)
-            .with_context(|| format!("component {id} does not export fermyon:spin/inbound-redis"))?;
+            .with_context(|| {
+                format!("component {id} does not export fermyon:spin/inbound-redis")
+            })?;
         tracing::info!(
             component = %id,
             address = %redact_url(&address),
@@ -291,6 +329,7 @@ fn build_redis_subscriptions(
             pre,
             context: contexts[id].clone(),
             app: app.clone(),
+            instances: instances.clone(),
         });
     }
     Ok(subscriptions)

@@ -11,7 +11,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 /// Maximum concurrent component instances with the pooling allocator. Each
 /// HTTP request and Redis message uses one instance while it runs.
-const POOL_INSTANCES: u32 = 1_000;
+pub const POOL_INSTANCES: u32 = 1_000;
 /// Maximum linear memory of one instance. Spin 3's default limit is larger;
 /// Stowage components stream uploads and need a few MiB.
 const POOL_MAX_MEMORY_BYTES: usize = 1 << 30;

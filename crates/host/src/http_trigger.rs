@@ -1,5 +1,6 @@
 //! The HTTP trigger: a hyper server that routes each request to a fresh
-//! instance of the matching component's `wasi:http/incoming-handler`.
+//! instance of the matching component's `wasi:http/incoming-handler`,
+//! within the limits of [`HttpLimits`].
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -13,20 +14,35 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::sync::{watch, Semaphore};
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
 use wasmtime_wasi_http::WasiHttpView;
 
+use crate::http_limits::{
+    overloaded_response, ConnectionCounter, ConnectionLimit, HttpLimits, RateLimitedWarning,
+    TimeoutBody,
+};
 use crate::routes::{RouteMatch, Router};
 use crate::state::{AppState, ComponentContext, HostState};
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Header timeout for a connection turned away by a connection cap, which
+/// only waits for one request head to answer it with 503.
+const REJECTED_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections over a cap that may be waiting for their 503 at once;
+/// further ones are closed without an answer, so that a flood of
+/// connections cannot hold file descriptors for long.
+const MAX_REJECTED_CONNECTIONS: usize = 64;
+/// Minimum time between two warnings about the same limit.
+const LIMIT_WARNING_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A component served by the HTTP trigger.
 pub struct HttpComponent {
@@ -38,6 +54,22 @@ pub struct HttpTrigger {
     router: Router,
     components: HashMap<String, HttpComponent>,
     app: Arc<AppState>,
+    limits: HttpLimits,
+    connections: Arc<ConnectionCounter>,
+    /// Connections over a cap that are being answered 503.
+    rejections: Arc<Semaphore>,
+    /// One permit per HTTP request whose component instance is running.
+    instances: Arc<Semaphore>,
+    connection_limit_warning: RateLimitedWarning,
+    instance_limit_warning: RateLimitedWarning,
+}
+
+/// Why a request got no response from its component.
+enum CallError {
+    /// No instance was free: the trigger's instance limit or the pooling
+    /// allocator's was reached.
+    Overloaded(String),
+    Failed(anyhow::Error),
 }
 
 impl HttpTrigger {
@@ -45,11 +77,21 @@ impl HttpTrigger {
         router: Router,
         components: HashMap<String, HttpComponent>,
         app: Arc<AppState>,
+        limits: HttpLimits,
     ) -> Self {
         Self {
             router,
             components,
             app,
+            connections: ConnectionCounter::new(
+                limits.max_connections,
+                limits.max_connections_per_client,
+            ),
+            rejections: Arc::new(Semaphore::new(MAX_REJECTED_CONNECTIONS)),
+            instances: Arc::new(Semaphore::new(limits.max_instances)),
+            limits,
+            connection_limit_warning: RateLimitedWarning::new(LIMIT_WARNING_INTERVAL),
+            instance_limit_warning: RateLimitedWarning::new(LIMIT_WARNING_INTERVAL),
         }
     }
 
@@ -76,20 +118,7 @@ impl HttpTrigger {
                             continue;
                         }
                     };
-                    let trigger = self.clone();
-                    let service = hyper::service::service_fn(move |req| {
-                        let trigger = trigger.clone();
-                        async move { Ok::<_, Infallible>(trigger.handle(req, peer).await) }
-                    });
-                    let connection = http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    tokio::spawn(async move {
-                        if let Err(err) = connection.await {
-                            tracing::debug!(peer = %peer, error = %err, "HTTP connection ended with an error");
-                        }
-                    });
+                    self.clone().spawn_connection(stream, peer, &graceful);
                 }
                 _ = shutdown.changed() => break,
             }
@@ -104,6 +133,81 @@ impl HttpTrigger {
             ),
         }
         Ok(())
+    }
+
+    /// Serves one accepted connection in its own task, or answers it 503
+    /// when a connection cap is reached.
+    fn spawn_connection(
+        self: Arc<Self>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        graceful: &GracefulShutdown,
+    ) {
+        let admitted = match self.connections.admit(peer.ip()) {
+            Ok(admitted) => admitted,
+            Err(limit) => return self.reject_connection(stream, peer, limit, graceful),
+        };
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_timeout)
+            .keep_alive(true);
+        let trigger = self.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let trigger = trigger.clone();
+            async move { Ok::<_, Infallible>(trigger.handle(req, peer).await) }
+        });
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(peer = %peer, error = %err, "HTTP connection ended with an error");
+            }
+            drop(admitted);
+        });
+    }
+
+    /// Answers the first request of a connection over a cap with 503 and
+    /// closes it, without starting a component. When too many rejected
+    /// connections are open already, closes it at once.
+    fn reject_connection(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        limit: ConnectionLimit,
+        graceful: &GracefulShutdown,
+    ) {
+        let answering = self.rejections.clone().try_acquire_owned().ok();
+        if let Some(suppressed) = self.connection_limit_warning.check() {
+            tracing::warn!(
+                client = %peer.ip(),
+                limit = limit.as_str(),
+                max_connections = self.limits.max_connections,
+                max_connections_per_client = self.limits.max_connections_per_client,
+                suppressed,
+                "HTTP connection limit reached; answering 503"
+            );
+        }
+        let Some(answering) = answering else {
+            return;
+        };
+        let service = hyper::service::service_fn(|_req| async {
+            let mut response = overloaded_response();
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            Ok::<_, Infallible>(response)
+        });
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_timeout.min(REJECTED_HEADER_TIMEOUT))
+            .keep_alive(false);
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(answering);
+        });
     }
 
     async fn handle(
@@ -132,7 +236,18 @@ impl HttpTrigger {
 
         let response = match self.call_component(component, req).await {
             Ok(response) => response,
-            Err(err) => {
+            Err(CallError::Overloaded(reason)) => {
+                if let Some(suppressed) = self.instance_limit_warning.check() {
+                    tracing::warn!(
+                        component = %component_id,
+                        reason = %reason,
+                        suppressed,
+                        "no free component instance; answering 503"
+                    );
+                }
+                overloaded_response()
+            }
+            Err(CallError::Failed(err)) => {
                 tracing::error!(
                     component = %component_id,
                     method = %method,
@@ -156,32 +271,38 @@ impl HttpTrigger {
     }
 
     /// Runs the request in a fresh instance. The instance keeps running in
-    /// its own task after the response head is returned, streaming the body.
+    /// its own task after the response head is returned, streaming the body,
+    /// and holds its instance permit until it ends.
     async fn call_component(
         &self,
         component: &HttpComponent,
         req: Request<Incoming>,
-    ) -> Result<Response<HyperOutgoingBody>> {
-        let mut state = HostState::new(self.app.clone(), component.context.clone());
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        let incoming = state
-            .http()
-            .new_incoming_request(Scheme::Http, req)
-            .map_err(crate::spin::wasmtime_error)?;
-        let outparam = state
-            .http()
-            .new_response_outparam(sender)
-            .map_err(crate::spin::wasmtime_error)?;
-        let mut store = state.into_store(component.pre.engine());
-        let pre = component.pre.clone();
+    ) -> Result<Response<HyperOutgoingBody>, CallError> {
+        let Ok(permit) = self.instances.clone().try_acquire_owned() else {
+            return Err(CallError::Overloaded(format!(
+                "{} HTTP instances are running (max-http-instances)",
+                self.limits.max_instances
+            )));
+        };
+        let (mut store, incoming, outparam, receiver) = self
+            .prepare_store(component, req)
+            .map_err(CallError::Failed)?;
+        let proxy = match component.pre.instantiate_async(&mut store).await {
+            Ok(proxy) => proxy,
+            Err(err) if err.is::<wasmtime::PoolConcurrencyLimitError>() => {
+                return Err(CallError::Overloaded(err.to_string()))
+            }
+            Err(err) => return Err(CallError::Failed(anyhow!("failed to instantiate: {err:?}"))),
+        };
         let component_id = component.context.id.clone();
 
         let task = tokio::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
+            let result = proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, incoming, outparam)
-                .await
+                .await;
+            drop(permit);
+            result
         });
 
         match receiver.await {
@@ -204,21 +325,59 @@ impl HttpTrigger {
                 });
                 Ok(response)
             }
-            Ok(Err(code)) => Err(anyhow!("component returned error code {code:?}")),
-            Err(_) => match task.await {
-                Ok(Ok(())) => Err(anyhow!(
-                    "component returned without setting a response (response-outparam.set)"
-                )),
-                Ok(Err(err)) => Err(anyhow!("{err:?}")),
-                Err(err) => Err(anyhow!("component task panicked: {err}")),
-            },
+            Ok(Err(code)) => Err(CallError::Failed(anyhow!(
+                "component returned error code {code:?}"
+            ))),
+            Err(_) => Err(CallError::Failed(match task.await {
+                Ok(Ok(())) => {
+                    anyhow!("component returned without setting a response (response-outparam.set)")
+                }
+                Ok(Err(err)) => anyhow!("{err:?}"),
+                Err(err) => anyhow!("component task panicked: {err}"),
+            })),
         }
+    }
+
+    /// Creates the store for one request, with the request (its body read
+    /// under the body timeout) and the response slot in its table.
+    #[allow(clippy::type_complexity)]
+    fn prepare_store(
+        &self,
+        component: &HttpComponent,
+        req: Request<Incoming>,
+    ) -> Result<(
+        wasmtime::Store<HostState>,
+        wasmtime::component::Resource<HostIncomingRequest>,
+        wasmtime::component::Resource<HostResponseOutparam>,
+        oneshot::Receiver<Result<Response<HyperOutgoingBody>, ErrorCode>>,
+    )> {
+        let mut state = HostState::new(self.app.clone(), component.context.clone());
+        let (sender, receiver) = oneshot::channel();
+        let req = req.map(|body| TimeoutBody::new(body, self.limits.body_timeout));
+        let incoming = state
+            .http()
+            .new_incoming_request(Scheme::Http, req)
+            .map_err(crate::spin::wasmtime_error)?;
+        let outparam = state
+            .http()
+            .new_response_outparam(sender)
+            .map_err(crate::spin::wasmtime_error)?;
+        Ok((
+            state.into_store(component.pre.engine()),
+            incoming,
+            outparam,
+            receiver,
+        ))
     }
 }
 
 /// Adds the `spin-*` headers that Spin passes to HTTP components, with the
 /// values Spin 3 computes for the base path `/`.
-fn set_spin_headers(req: &mut Request<Incoming>, route: &RouteMatch<'_>, peer: SocketAddr) -> Result<()> {
+fn set_spin_headers(
+    req: &mut Request<Incoming>,
+    route: &RouteMatch<'_>,
+    peer: SocketAddr,
+) -> Result<()> {
     let host = match req.headers().get(http::header::HOST) {
         Some(host) => host.to_str()?.to_string(),
         None => "localhost".to_string(),

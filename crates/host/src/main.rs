@@ -5,6 +5,7 @@
 mod app;
 mod app_variables;
 mod engine;
+mod http_limits;
 mod http_trigger;
 mod manifest;
 mod metrics;
@@ -18,8 +19,10 @@ mod stdio;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -63,6 +66,69 @@ struct Args {
     /// Allocate instances on demand instead of from the pooling allocator.
     #[arg(long)]
     no_pooling: bool,
+
+    /// Seconds allowed to receive a request's header section, and to keep an
+    /// idle connection open between requests.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+    http_header_timeout: Duration,
+
+    /// Seconds a request body may go without sending bytes while the component
+    /// waits for them; the read then fails and the connection closes.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+    http_body_timeout: Duration,
+
+    /// Open HTTP connections across all clients; further ones are answered 503.
+    #[arg(long, value_name = "N", default_value = "1024")]
+    max_connections: NonZeroUsize,
+
+    /// Open HTTP connections from one client IP address; further ones are
+    /// answered 503.
+    #[arg(long, value_name = "N", default_value = "256")]
+    max_connections_per_client: NonZeroUsize,
+
+    /// HTTP requests whose component instance runs at once; further requests are
+    /// answered 503. At most the instance pool's size minus the instances
+    /// reserved for Redis messages [default: the maximum].
+    #[arg(long, value_name = "N")]
+    max_http_instances: Option<NonZeroUsize>,
+}
+
+/// Parses a positive number of seconds, such as `30` or `0.5`.
+fn parse_seconds(value: &str) -> Result<Duration, String> {
+    let seconds: f64 = value
+        .parse()
+        .map_err(|_| format!("invalid number of seconds {value:?}"))?;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!(
+            "{value} seconds is out of range: expected more than 0 and at most 86400"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+impl Args {
+    /// Builds the HTTP trigger's limits, checking the instance limit against
+    /// the instance pool.
+    fn http_limits(&self) -> Result<http_limits::HttpLimits> {
+        let max_instances = match self.max_http_instances {
+            None => app::MAX_HTTP_INSTANCES,
+            Some(n) if n.get() <= app::MAX_HTTP_INSTANCES => n.get(),
+            Some(n) => bail!(
+                "--max-http-instances {n} is too large: at most {} of the {} pooled instances \
+                 may serve HTTP, because {} are reserved for Redis messages",
+                app::MAX_HTTP_INSTANCES,
+                engine::POOL_INSTANCES,
+                app::REDIS_INSTANCES
+            ),
+        };
+        Ok(http_limits::HttpLimits {
+            header_timeout: self.http_header_timeout,
+            body_timeout: self.http_body_timeout,
+            max_connections: self.max_connections.get(),
+            max_connections_per_client: self.max_connections_per_client.get(),
+            max_instances,
+        })
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -76,7 +142,10 @@ fn main() -> std::process::ExitCode {
         .init();
 
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             tracing::error!(error = %err, "failed to start the async runtime");
@@ -117,6 +186,7 @@ async fn run(args: Args) -> Result<()> {
         cache_dir,
         cli_variables: parse_variables(&args.variable)?,
         pooling: !args.no_pooling,
+        http_limits: args.http_limits()?,
     };
     // Compiling components is CPU-bound and blocking.
     let loaded = tokio::task::spawn_blocking(move || app::load(&options))
@@ -136,7 +206,11 @@ async fn run(args: Args) -> Result<()> {
         println!("Serving http://{address}");
         println!("Available Routes:");
         for route in http.routes() {
-            let suffix = if route.is_wildcard() { " (wildcard)" } else { "" };
+            let suffix = if route.is_wildcard() {
+                " (wildcard)"
+            } else {
+                ""
+            };
             println!(
                 "  {}: http://{address}{}{suffix}",
                 route.component_id,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use crate::outbound::redact_url;
 use crate::spin::inbound_redis::exports::fermyon::spin::inbound_redis::Error as HandlerError;
@@ -25,6 +25,10 @@ pub struct RedisSubscription {
     pub pre: RedisTriggerPre<HostState>,
     pub context: Arc<ComponentContext>,
     pub app: Arc<AppState>,
+    /// Instances reserved for Redis messages, shared by every subscription.
+    /// A message waits for a free one, so the subscription stops reading
+    /// while all are busy.
+    pub instances: Arc<Semaphore>,
 }
 
 impl RedisSubscription {
@@ -77,8 +81,15 @@ impl RedisSubscription {
         let mut messages = pubsub.on_message();
         while let Some(message) = messages.next().await {
             let payload = message.get_payload_bytes().to_vec();
+            let Ok(permit) = self.instances.clone().acquire_owned().await else {
+                // The semaphore is never closed.
+                return Ok(());
+            };
             let subscription = self.clone();
-            tokio::spawn(async move { subscription.handle_message(payload).await });
+            tokio::spawn(async move {
+                subscription.handle_message(payload).await;
+                drop(permit);
+            });
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 use crate::metrics::MemoryPeak;
 use crate::outbound::OutboundPolicy;
 use crate::spin::key_value::KeyValueFile;
+use crate::spin::redis::RedisConnections;
 use crate::spin::sqlite::ConnectionPool;
 use crate::stdio::ComponentOutput;
 
@@ -20,6 +21,8 @@ pub struct AppState {
     pub key_value_stores: HashMap<String, Arc<KeyValueFile>>,
     /// SQLite database label to the connections to its file.
     pub sqlite_databases: HashMap<String, Arc<ConnectionPool>>,
+    /// Outbound Redis connections, shared by all instances.
+    pub redis_connections: RedisConnections,
 }
 
 /// The grants of one component in spin.toml, with templates expanded.

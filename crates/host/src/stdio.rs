@@ -12,25 +12,32 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 const MAX_LINE_BYTES: usize = 16 * 1024;
 
 /// A component's stdout or stderr, logged one line per event with the
-/// component id (target `component`).
+/// component id (target `component`): stdout at INFO, stderr at WARN, so
+/// that a WARN filter keeps the errors components report.
 #[derive(Clone)]
 pub struct ComponentOutput {
     component_id: Arc<str>,
-    stream: &'static str,
+    stream: Stream,
+}
+
+#[derive(Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
 }
 
 impl ComponentOutput {
     pub fn stdout(component_id: Arc<str>) -> Self {
         Self {
             component_id,
-            stream: "stdout",
+            stream: Stream::Stdout,
         }
     }
 
     pub fn stderr(component_id: Arc<str>) -> Self {
         Self {
             component_id,
-            stream: "stderr",
+            stream: Stream::Stderr,
         }
     }
 }
@@ -59,12 +66,20 @@ impl LineLogger {
     fn log_line(&self, line: &[u8]) {
         let line = String::from_utf8_lossy(line);
         let line = line.trim_end_matches('\r');
-        tracing::info!(
-            target: "component",
-            component = %self.output.component_id,
-            stream = self.output.stream,
-            "{line}"
-        );
+        match self.output.stream {
+            Stream::Stdout => tracing::info!(
+                target: "component",
+                component = %self.output.component_id,
+                stream = "stdout",
+                "{line}"
+            ),
+            Stream::Stderr => tracing::warn!(
+                target: "component",
+                component = %self.output.component_id,
+                stream = "stderr",
+                "{line}"
+            ),
+        }
     }
 
     /// Logs every complete line in the buffer, and the rest too if `all`.

@@ -1,7 +1,15 @@
 //! `fermyon:spin/redis@2.0.0`: outbound Redis, limited to the addresses the
 //! component's `allowed_outbound_hosts` allows.
+//!
+//! Instances share one multiplexed connection per address, so a burst of
+//! requests that publish does not open a socket each. The connection is
+//! made on first use and made again after it fails.
 
-use redis::aio::MultiplexedConnection;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 use wasmtime::component::Resource;
 
@@ -11,28 +19,94 @@ use super::bindings::fermyon::spin::redis::{
 use crate::outbound::redact_url;
 use crate::state::HostState;
 
-/// An open connection owned by one component instance.
+/// Time allowed to open a connection and complete the Redis handshake.
+/// Loopback needs milliseconds when idle, but under a burst of uploads on
+/// two cores a 1 s limit (the redis crate's default) was seen to expire;
+/// this bounds the wait when the server is unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed for the reply to one command, for the same reason raised
+/// from the redis crate's default of 500 ms.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Extra connection attempts after a failed one, before the command fails.
+/// One retry covers a server that is restarting; more would hold requests
+/// for seconds while Redis is down.
+const CONNECT_RETRIES: usize = 1;
+/// Delay before that retry.
+const CONNECT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// Addresses whose connections are kept for reuse. An allowed-hosts
+/// wildcard could let a component reach many addresses; beyond this many,
+/// a connection serves only the instance that opened it.
+const MAX_SHARED_ADDRESSES: usize = 64;
+
+/// Connections shared by every instance of the application, by address.
+#[derive(Default)]
+pub struct RedisConnections {
+    by_address: Mutex<HashMap<String, ConnectionManager>>,
+}
+
+impl RedisConnections {
+    /// Returns the connection for `address`, creating it without connecting
+    /// when there is none: the first command connects.
+    fn get(&self, address: &str) -> redis::RedisResult<ConnectionManager> {
+        let mut by_address = self
+            .by_address
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(connection) = by_address.get(address) {
+            return Ok(connection.clone());
+        }
+        let client = redis::Client::open(address)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(CONNECT_RETRIES)
+            .set_min_delay(CONNECT_RETRY_DELAY);
+        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        if by_address.len() < MAX_SHARED_ADDRESSES {
+            by_address.insert(address.to_string(), connection.clone());
+        }
+        Ok(connection)
+    }
+}
+
+/// An open connection of one component instance: a handle onto the
+/// application's shared connection for its address.
 pub struct RedisConnection {
-    connection: MultiplexedConnection,
+    connection: ConnectionManager,
+    /// The address with any password removed, for logs.
+    address: String,
 }
 
 type HostResult<T> = wasmtime::Result<Result<T, Error>>;
 
-fn other_error(err: redis::RedisError) -> Error {
-    match err.kind() {
-        redis::ErrorKind::UnexpectedReturnType | redis::ErrorKind::Parse => Error::TypeError,
-        _ => Error::Other(err.to_string()),
-    }
-}
-
 impl HostState {
+    /// Returns a handle onto the connection and its address for logs. A
+    /// connection manager is a cheap handle onto one socket, so a clone lets
+    /// the command run without borrowing the store.
     fn redis_connection(
         &mut self,
         connection: &Resource<RedisConnection>,
-    ) -> wasmtime::Result<MultiplexedConnection> {
-        // A multiplexed connection is a cheap handle onto one socket, so a
-        // clone lets the command run without borrowing the store.
-        Ok(self.table.get(connection)?.connection.clone())
+    ) -> wasmtime::Result<(ConnectionManager, String)> {
+        let connection = self.table.get(connection)?;
+        Ok((connection.connection.clone(), connection.address.clone()))
+    }
+
+    /// Converts a failed command's error for the component, and logs
+    /// failures to reach the server, which the component may only see as
+    /// a failed publish.
+    fn redis_error(&self, address: &str, err: redis::RedisError) -> Error {
+        if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() {
+            tracing::warn!(
+                component = %self.component.id,
+                address = %address,
+                error = %err,
+                "Redis command failed: the server is unreachable"
+            );
+        }
+        match err.kind() {
+            redis::ErrorKind::UnexpectedReturnType | redis::ErrorKind::Parse => Error::TypeError,
+            _ => Error::Other(err.to_string()),
+        }
     }
 }
 
@@ -48,23 +122,15 @@ impl HostConnection for HostState {
             );
             return Ok(Err(Error::InvalidAddress));
         }
-        let client = match redis::Client::open(address.as_str()) {
-            Ok(client) => client,
+        let connection = match self.app.redis_connections.get(&address) {
+            Ok(connection) => connection,
             Err(_) => return Ok(Err(Error::InvalidAddress)),
         };
-        let connection = match client.get_multiplexed_async_connection().await {
-            Ok(connection) => connection,
-            Err(err) => {
-                tracing::warn!(
-                    component = %self.component.id,
-                    address = %redact_url(&address),
-                    error = %err,
-                    "failed to connect to Redis"
-                );
-                return Ok(Err(Error::Other(err.to_string())));
-            }
-        };
-        Ok(Ok(self.table.push(RedisConnection { connection })?))
+        let address = redact_url(&address);
+        Ok(Ok(self.table.push(RedisConnection {
+            connection,
+            address,
+        })?))
     }
 
     async fn publish(
@@ -73,11 +139,11 @@ impl HostConnection for HostState {
         channel: String,
         payload: Payload,
     ) -> HostResult<()> {
-        let mut conn = self.redis_connection(&connection)?;
+        let (mut conn, address) = self.redis_connection(&connection)?;
         Ok(conn
             .publish::<_, _, ()>(channel, payload)
             .await
-            .map_err(other_error))
+            .map_err(|err| self.redis_error(&address, err)))
     }
 
     async fn get(
@@ -85,11 +151,11 @@ impl HostConnection for HostState {
         connection: Resource<RedisConnection>,
         key: String,
     ) -> HostResult<Option<Payload>> {
-        let mut conn = self.redis_connection(&connection)?;
+        let (mut conn, address) = self.redis_connection(&connection)?;
         Ok(conn
             .get::<_, Option<Vec<u8>>>(key)
             .await
-            .map_err(other_error))
+            .map_err(|err| self.redis_error(&address, err)))
     }
 
     async fn set(
@@ -98,13 +164,23 @@ impl HostConnection for HostState {
         key: String,
         value: Payload,
     ) -> HostResult<()> {
-        let mut conn = self.redis_connection(&connection)?;
-        Ok(conn.set::<_, _, ()>(key, value).await.map_err(other_error))
+        let (mut conn, address) = self.redis_connection(&connection)?;
+        Ok(conn
+            .set::<_, _, ()>(key, value)
+            .await
+            .map_err(|err| self.redis_error(&address, err)))
     }
 
-    async fn incr(&mut self, connection: Resource<RedisConnection>, key: String) -> HostResult<i64> {
-        let mut conn = self.redis_connection(&connection)?;
-        Ok(conn.incr::<_, _, i64>(key, 1).await.map_err(other_error))
+    async fn incr(
+        &mut self,
+        connection: Resource<RedisConnection>,
+        key: String,
+    ) -> HostResult<i64> {
+        let (mut conn, address) = self.redis_connection(&connection)?;
+        Ok(conn
+            .incr::<_, _, i64>(key, 1)
+            .await
+            .map_err(|err| self.redis_error(&address, err)))
     }
 
     async fn del(
@@ -112,8 +188,11 @@ impl HostConnection for HostState {
         connection: Resource<RedisConnection>,
         keys: Vec<String>,
     ) -> HostResult<u32> {
-        let mut conn = self.redis_connection(&connection)?;
-        Ok(conn.del::<_, u32>(keys).await.map_err(other_error))
+        let (mut conn, address) = self.redis_connection(&connection)?;
+        Ok(conn
+            .del::<_, u32>(keys)
+            .await
+            .map_err(|err| self.redis_error(&address, err)))
     }
 
     async fn sadd(
@@ -122,8 +201,11 @@ impl HostConnection for HostState {
         key: String,
         values: Vec<String>,
     ) -> HostResult<u32> {
-        let mut conn = self.redis_connection(&connection)?;
-        Ok(conn.sadd::<_, _, u32>(key, values).await.map_err(other_error))
+        let (mut conn, address) = self.redis_connection(&connection)?;
+        Ok(conn
+            .sadd::<_, _, u32>(key, values)
+            .await
+            .map_err(|err| self.redis_error(&address, err)))
     }
 
     async fn smembers(
@@ -131,11 +213,11 @@ impl HostConnection for HostState {
         connection: Resource<RedisConnection>,
         key: String,
     ) -> HostResult<Vec<String>> {
-        let mut conn = self.redis_connection(&connection)?;
+        let (mut conn, address) = self.redis_connection(&connection)?;
         Ok(conn
             .smembers::<_, Vec<String>>(key)
             .await
-            .map_err(other_error))
+            .map_err(|err| self.redis_error(&address, err)))
     }
 
     async fn srem(
@@ -144,8 +226,11 @@ impl HostConnection for HostState {
         key: String,
         values: Vec<String>,
     ) -> HostResult<u32> {
-        let mut conn = self.redis_connection(&connection)?;
-        Ok(conn.srem::<_, _, u32>(key, values).await.map_err(other_error))
+        let (mut conn, address) = self.redis_connection(&connection)?;
+        Ok(conn
+            .srem::<_, _, u32>(key, values)
+            .await
+            .map_err(|err| self.redis_error(&address, err)))
     }
 
     async fn execute(
@@ -154,7 +239,7 @@ impl HostConnection for HostState {
         command: String,
         arguments: Vec<RedisParameter>,
     ) -> HostResult<Vec<RedisResult>> {
-        let mut conn = self.redis_connection(&connection)?;
+        let (mut conn, address) = self.redis_connection(&connection)?;
         let mut cmd = redis::cmd(&command);
         for argument in arguments {
             match argument {
@@ -164,7 +249,7 @@ impl HostConnection for HostState {
         }
         let value = match cmd.query_async::<redis::Value>(&mut conn).await {
             Ok(value) => value,
-            Err(err) => return Ok(Err(other_error(err))),
+            Err(err) => return Ok(Err(self.redis_error(&address, err))),
         };
         let mut results = Vec::new();
         Ok(append_value(&mut results, value).map(|()| results))
