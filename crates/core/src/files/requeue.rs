@@ -62,7 +62,7 @@ fn publish_all<'a>(services: &Services, file_ids: impl Iterator<Item = &'a str>)
 
     for file_id in file_ids {
         match publisher.publish(channel, file_id.as_bytes()) {
-            Ok(()) => eprintln!("files: re-published stale file {file_id}"),
+            Ok(()) => println!("files: re-published stale file {file_id}"),
             Err(error) => {
                 eprintln!(
                     "files: re-publishing stale file {file_id} on channel {channel} failed: \
@@ -76,7 +76,7 @@ fn publish_all<'a>(services: &Services, file_ids: impl Iterator<Item = &'a str>)
 
 /// Processes one stale file and returns whether its row may have changed.
 fn process_inline(services: &Services, settings: &ProcessingSettings, file_id: &str) -> bool {
-    eprintln!("files: processing stale file {file_id} inline");
+    println!("files: processing stale file {file_id} inline");
     match processing::process_file(services.db, services.clock, settings, file_id) {
         Ok(_) => true,
         Err(error) => {

@@ -18,8 +18,9 @@
 //!   the processor component handles each message with
 //!   [`handle_message_and_recover`], which does both.
 //!
-//! Log lines go to stderr, which Spin forwards to the host's log. They
-//! name file ids and never contain file content.
+//! Informational log lines (a claim, a result, a recovered file) go to
+//! stdout and warnings and errors to stderr; Spin forwards both to the
+//! host's log. They name file ids and never contain file content.
 
 mod compound;
 mod markup;
@@ -73,6 +74,9 @@ pub enum ProcessOutcome {
     /// Another processor took the file over while this one worked on it
     /// (the claim timed out), so this one wrote nothing.
     ClaimLost,
+    /// The file was deleted while this processor worked on it, so it
+    /// wrote nothing.
+    Deleted,
     /// The message was not a file id and was ignored.
     MalformedMessage,
 }
@@ -142,7 +146,7 @@ pub fn process_file(
     else {
         return Ok(ProcessOutcome::NotClaimed);
     };
-    eprintln!(
+    println!(
         "processing: claimed file {file_id} (attempt {})",
         claim.attempts
     );
@@ -180,18 +184,18 @@ fn finish(
     if !settings.allowed_types.allows(&metadata.mime_type) {
         let reason = format!("file type {} is not allowed", metadata.mime_type);
         if !state::mark_rejected(db, claim, &finished, &reason, now)? {
-            return Ok(claim_lost(file_id));
+            return claim_lost(db, file_id);
         }
-        eprintln!("processing: rejected file {file_id}: {reason}");
+        println!("processing: rejected file {file_id}: {reason}");
         return Ok(ProcessOutcome::Rejected {
             mime_type: metadata.mime_type,
         });
     }
 
     if !state::mark_ready(db, claim, &finished, now)? {
-        return Ok(claim_lost(file_id));
+        return claim_lost(db, file_id);
     }
-    eprintln!(
+    println!(
         "processing: file {file_id} is ready ({} bytes, {})",
         metadata.size, metadata.mime_type
     );
@@ -217,7 +221,7 @@ fn record_failure(
     let next_attempt_at = now.saturating_add(delay);
     let file_id = &claim.file_id;
     if !state::schedule_retry(db, claim, &error.to_string(), next_attempt_at, now)? {
-        return Ok(claim_lost(file_id));
+        return claim_lost(db, file_id);
     }
 
     eprintln!(
@@ -246,13 +250,23 @@ fn give_up(
     let file_id = &claim.file_id;
 
     if !state::mark_failed(db, claim, &reason, detail, clock.now_millis())? {
-        return Ok(claim_lost(file_id));
+        return claim_lost(db, file_id);
     }
     eprintln!("processing: file {file_id} failed after {attempts} attempts: {detail}");
     Ok(ProcessOutcome::Failed { attempts })
 }
 
-fn claim_lost(file_id: &str) -> ProcessOutcome {
-    eprintln!("processing: lost the claim on file {file_id} to another processor");
-    ProcessOutcome::ClaimLost
+/// Tells apart why a result could not be written under the claim: the
+/// file was deleted, or another processor took over a timed-out claim.
+fn claim_lost(db: &dyn Database, file_id: &str) -> Result<ProcessOutcome, StorageError> {
+    let exists = db.execute("SELECT 1 FROM files WHERE id = ?", &[file_id.into()])?;
+    if exists.is_empty() {
+        println!("processing: file {file_id} was deleted during processing");
+        return Ok(ProcessOutcome::Deleted);
+    }
+    eprintln!(
+        "processing: lost the claim on file {file_id} to another processor \
+         after the claim timed out"
+    );
+    Ok(ProcessOutcome::ClaimLost)
 }

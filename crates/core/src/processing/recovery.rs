@@ -98,7 +98,7 @@ pub fn process_stale(
     let mut outcomes = Vec::new();
 
     for file_id in requeue_stale(db, clock, settings, limit)? {
-        eprintln!("processing: picked up stale file {file_id}");
+        println!("processing: picked up stale file {file_id}");
         match process_file(db, clock, settings, &file_id) {
             Ok(outcome) => outcomes.push((file_id, outcome)),
             Err(error) => eprintln!("processing: {error}"),
@@ -140,7 +140,7 @@ pub fn collect_abandoned_uploads(
             db.execute("COMMIT", &[])
                 .map_err(ProcessingError::Recovery)?;
             for file_id in &collected {
-                eprintln!("processing: collected abandoned upload {file_id}");
+                println!("processing: collected abandoned upload {file_id}");
             }
             Ok(collected)
         }

@@ -572,6 +572,85 @@ fn late_finish_of_lost_claim_writes_nothing() {
     );
 }
 
+fn hello_metadata() -> Metadata {
+    Metadata {
+        size: 5,
+        mime_type: "text/plain".to_owned(),
+        sha256: HELLO_SHA256.to_owned(),
+    }
+}
+
+#[test]
+fn result_for_taken_over_claim_is_claim_lost() {
+    let fixture = Fixture::new();
+    let file_id = fixture.store(&[b"hello"]);
+    let first = fixture.claim_elsewhere(&file_id);
+    fixture.env.clock.advance_secs(5 * 60);
+    fixture.claim_elsewhere(&file_id);
+
+    let outcome = finish(
+        &fixture.env.db,
+        &fixture.env.clock,
+        &fixture.settings,
+        &first,
+        hello_metadata(),
+    )
+    .unwrap();
+
+    assert_eq!(outcome, ProcessOutcome::ClaimLost);
+    assert_eq!(fixture.status(&file_id), "processing");
+}
+
+#[test]
+fn result_for_deleted_file_is_deleted() {
+    let fixture = Fixture::new();
+    let file_id = fixture.store(&[b"hello"]);
+    let claim = fixture.claim_elsewhere(&file_id);
+    // What DELETE /files/{id} does while the processor reads.
+    for sql in [
+        "DELETE FROM file_chunks WHERE file_id = ?",
+        "DELETE FROM files WHERE id = ?",
+    ] {
+        fixture.env.db.execute(sql, &[file_id.as_str().into()]).unwrap();
+    }
+
+    let outcome = finish(
+        &fixture.env.db,
+        &fixture.env.clock,
+        &fixture.settings,
+        &claim,
+        hello_metadata(),
+    )
+    .unwrap();
+
+    assert_eq!(outcome, ProcessOutcome::Deleted);
+}
+
+#[test]
+fn failed_read_of_deleted_file_is_deleted() {
+    let fixture = Fixture::new();
+    let file_id = fixture.store(&[b"hello"]);
+    let claim = fixture.claim_elsewhere(&file_id);
+    for sql in [
+        "DELETE FROM file_chunks WHERE file_id = ?",
+        "DELETE FROM files WHERE id = ?",
+    ] {
+        fixture.env.db.execute(sql, &[file_id.as_str().into()]).unwrap();
+    }
+    let error = reader::read_metadata(&fixture.env.db, &claim).unwrap_err();
+
+    let outcome = record_failure(
+        &fixture.env.db,
+        &fixture.env.clock,
+        &fixture.settings,
+        &claim,
+        &error,
+    )
+    .unwrap();
+
+    assert_eq!(outcome, ProcessOutcome::Deleted);
+}
+
 #[test]
 fn abandoned_last_attempt_fails() {
     let fixture = Fixture::new();
