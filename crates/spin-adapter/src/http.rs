@@ -130,10 +130,10 @@ pub fn send_response(
 
     drop(writer);
     if response.body == Body::Omitted {
-        // WASI HTTP checks the bytes written against `content-length` when
-        // the body is finished, and a HEAD response keeps the GET response's
-        // length. Dropping the unfinished body ends it without that check;
-        // the HTTP server sends no body after the head of a HEAD response.
+        // A HEAD response keeps the GET response's `content-length`, and
+        // WASI HTTP rejects finishing a body shorter than that. Dropping
+        // the body skips the check. The HTTP server sends no body after
+        // the head of a HEAD response anyway.
         drop(body);
         return;
     }

@@ -59,8 +59,9 @@ pub fn markup_type(head: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// What precedes the root element: an XML declaration, comments,
-/// processing instructions, a document type declaration and whitespace.
+/// The part of a document before its root element: an XML declaration,
+/// comments, processing instructions, a document type declaration and
+/// whitespace.
 struct Prolog<'a> {
     /// The bytes after the prolog, where the root element starts.
     rest: &'a [u8],
@@ -132,7 +133,7 @@ fn is_html_element(name: &[u8]) -> bool {
         .any(|element| element.eq_ignore_ascii_case(name))
 }
 
-/// Whether `byte` ends a tag name: whitespace, `>` or `/`.
+/// Returns whether `byte` ends a tag name: whitespace, `>` or `/`.
 fn ends_tag_name(byte: u8) -> bool {
     is_whitespace(byte) || byte == b'>' || byte == b'/'
 }
