@@ -124,7 +124,8 @@ mod tests {
     fn upgrade_from_version_2_makes_org_names_unique_ignoring_case() {
         let db = TestDatabase::new();
         ensure_schema(&db).unwrap();
-        db.execute("DROP INDEX organizations_by_name_key", &[]).unwrap();
+        db.execute("DROP INDEX organizations_by_name_key", &[])
+            .unwrap();
         db.execute("PRAGMA user_version = 2", &[]).unwrap();
         db.execute(
             "INSERT INTO organizations (id, name, created_at) VALUES ('a', 'Globex', 0)",

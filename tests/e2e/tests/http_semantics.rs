@@ -33,7 +33,11 @@ fn head_matches_get_without_body() {
             get.header("content-type"),
             "Content-Type of HEAD {path}"
         );
-        assert!(head.body.is_empty(), "HEAD {path} sent a body: {}", head.text());
+        assert!(
+            head.body.is_empty(),
+            "HEAD {path} sent a body: {}",
+            head.text()
+        );
     }
 
     let head = client.send("HEAD", &format!("/files/{id}/content"), &[], &[]);
@@ -64,8 +68,7 @@ fn paths_outside_the_routes_get_json_not_found() {
     let stack = Stack::shared();
 
     for path in ["/", "/health", "//files", "/files2", "/auth2/login"] {
-        let response =
-            RawRequest::new("GET", path).send(stack.stowage.base_url(), REQUEST_TIMEOUT);
+        let response = RawRequest::new("GET", path).send(stack.stowage.base_url(), REQUEST_TIMEOUT);
 
         let error = response.expect_error(404, &format!("GET {path}"));
         assert_eq!(error["code"], "not_found", "GET {path}");

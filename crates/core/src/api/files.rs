@@ -283,7 +283,10 @@ mod tests {
             .rows[0][0]
             .as_i64()
             .unwrap();
-        assert_eq!(head.header("content-length"), Some(size.to_string().as_str()));
+        assert_eq!(
+            head.header("content-length"),
+            Some(size.to_string().as_str())
+        );
     }
 
     #[test]

@@ -201,7 +201,11 @@ mod tests {
             "<!-- comment -->",
             "<!--x--><p>after a comment",
         ] {
-            assert_eq!(markup_type(text.as_bytes()), Some(HTML_MIME_TYPE), "{text:?}");
+            assert_eq!(
+                markup_type(text.as_bytes()),
+                Some(HTML_MIME_TYPE),
+                "{text:?}"
+            );
         }
     }
 
@@ -214,14 +218,22 @@ mod tests {
             "\u{feff}<!DOCTYPE html>",
             "\n\n<body>",
         ] {
-            assert_eq!(markup_type(text.as_bytes()), Some(HTML_MIME_TYPE), "{text:?}");
+            assert_eq!(
+                markup_type(text.as_bytes()),
+                Some(HTML_MIME_TYPE),
+                "{text:?}"
+            );
         }
     }
 
     #[test]
     fn tag_name_ends_with_whitespace_angle_or_slash() {
         for text in ["<html\n>", "<body\tonload=x>", "<br/>", "<p >"] {
-            assert_eq!(markup_type(text.as_bytes()), Some(HTML_MIME_TYPE), "{text:?}");
+            assert_eq!(
+                markup_type(text.as_bytes()),
+                Some(HTML_MIME_TYPE),
+                "{text:?}"
+            );
         }
         for text in ["<htmlx>", "<bold>", "<html", "<p"] {
             assert_eq!(markup_type(text.as_bytes()), None, "{text:?}");
@@ -242,7 +254,11 @@ mod tests {
             "<?xml version='1.0'?><!DOCTYPE svg [<!ENTITY a '>'>]><svg/>",
             "<?xml version='1.0'?><?xml-stylesheet href='a.css'?><svg:svg xmlns:svg='x'/>",
         ] {
-            assert_eq!(markup_type(text.as_bytes()), Some(SVG_MIME_TYPE), "{text:?}");
+            assert_eq!(
+                markup_type(text.as_bytes()),
+                Some(SVG_MIME_TYPE),
+                "{text:?}"
+            );
         }
     }
 
@@ -254,7 +270,11 @@ mod tests {
             "<?XML version='1.0'?>",
             "<!DOCTYPE note SYSTEM \"note.dtd\"><note/>",
         ] {
-            assert_eq!(markup_type(text.as_bytes()), Some(XML_MIME_TYPE), "{text:?}");
+            assert_eq!(
+                markup_type(text.as_bytes()),
+                Some(XML_MIME_TYPE),
+                "{text:?}"
+            );
         }
     }
 

@@ -194,7 +194,12 @@ mod tests {
         ];
 
         for (bytes, expected) in cases {
-            assert_eq!(sniff(bytes), expected, "{:?}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                sniff(bytes),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
 

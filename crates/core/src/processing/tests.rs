@@ -611,7 +611,11 @@ fn result_for_deleted_file_is_deleted() {
         "DELETE FROM file_chunks WHERE file_id = ?",
         "DELETE FROM files WHERE id = ?",
     ] {
-        fixture.env.db.execute(sql, &[file_id.as_str().into()]).unwrap();
+        fixture
+            .env
+            .db
+            .execute(sql, &[file_id.as_str().into()])
+            .unwrap();
     }
 
     let outcome = finish(
@@ -635,7 +639,11 @@ fn failed_read_of_deleted_file_is_deleted() {
         "DELETE FROM file_chunks WHERE file_id = ?",
         "DELETE FROM files WHERE id = ?",
     ] {
-        fixture.env.db.execute(sql, &[file_id.as_str().into()]).unwrap();
+        fixture
+            .env
+            .db
+            .execute(sql, &[file_id.as_str().into()])
+            .unwrap();
     }
     let error = reader::read_metadata(&fixture.env.db, &claim).unwrap_err();
 

@@ -946,7 +946,11 @@ fn org_names_are_trimmed_and_unique_ignoring_case() {
     assert_eq!(created.status, 201, "{:?}", json_of(&created));
     assert_eq!(json_of(&created)["org"]["name"], "Globex");
 
-    for (name, admin) in [("globex ", "ivan"), ("GLOBEX", "judy"), ("\tgLoBeX\n", "kim")] {
+    for (name, admin) in [
+        ("globex ", "ivan"),
+        ("GLOBEX", "judy"),
+        ("\tgLoBeX\n", "kim"),
+    ] {
         let taken = create(name, admin);
         assert_eq!(taken.status, 409, "{name:?}: {:?}", json_of(&taken));
         assert_eq!(error_code(&taken), "org_name_taken", "{name:?}");
@@ -965,7 +969,12 @@ fn invalid_org_names_are_unprocessable() {
     let mut env = TestEnv::new();
     env.config.platform_token = Some(Secret::new("platform-secret"));
 
-    for name in ["".to_owned(), "   ".to_owned(), "Glo\u{7}bex".to_owned(), "x".repeat(101)] {
+    for name in [
+        "".to_owned(),
+        "   ".to_owned(),
+        "Glo\u{7}bex".to_owned(),
+        "x".repeat(101),
+    ] {
         let body = json!({
             "name": name,
             "admin_username": "hank",
