@@ -30,6 +30,9 @@ pub struct StowageOptions {
     /// gives the host a fresh folder of its own; two hosts given the same
     /// folder share their data, like two replicas sharing a database.
     pub state_dir: Option<PathBuf>,
+    /// Further command-line options for the host, such as
+    /// `--http-body-timeout 2`, passed after the others.
+    pub host_args: Vec<String>,
 }
 
 /// The operator's Bearer token for POST /orgs in the tests.
@@ -56,6 +59,7 @@ impl StowageOptions {
         let mut options = StowageOptions {
             variables: Vec::new(),
             state_dir: None,
+            host_args: Vec::new(),
         }
         .variable("cookie_secure", "false")
         .variable("sample_data", "true")
@@ -99,6 +103,13 @@ impl StowageOptions {
     /// may share.
     pub fn in_state_dir(mut self, state_dir: PathBuf) -> StowageOptions {
         self.state_dir = Some(state_dir);
+        self
+    }
+
+    /// Passes one more command-line option and its value to the host.
+    pub fn host_option(mut self, name: &str, value: &str) -> StowageOptions {
+        self.host_args.push(name.to_owned());
+        self.host_args.push(value.to_owned());
         self
     }
 
@@ -163,6 +174,7 @@ impl Stowage {
         for (name, value) in &options.variables {
             command.arg("--variable").arg(format!("{name}={value}"));
         }
+        command.args(&options.host_args);
         let child = command
             .spawn()
             .unwrap_or_else(|error| panic!("failed to run {}: {error}", binary.display()));
