@@ -146,6 +146,19 @@ fn uploads_during_redis_outage_recover_by_polling() {
         let status = admin.get_json(&format!("/files/{id}"))["status"].clone();
         assert_eq!(status, "pending", "file {id} has no processor while Redis is down");
     }
+    // The first reconnect attempt comes 100 ms after the subscription
+    // drops; start Redis only after one has failed, so the outage is seen.
+    let reconnect_failed = poll_until(Duration::from_secs(30), || {
+        stack
+            .stowage
+            .log()
+            .contains("failed to subscribe to Redis channel")
+            .then_some(())
+    });
+    assert!(
+        reconnect_failed.is_some(),
+        "the host should log a failed reconnect attempt while Redis is down"
+    );
     stack.redis.start_again();
 
     let started = Instant::now();
