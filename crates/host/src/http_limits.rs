@@ -25,7 +25,7 @@ pub struct HttpLimits {
     /// closes a keep-alive connection that stays idle this long between
     /// requests.
     pub header_timeout: Duration,
-    /// Longest wait for the next bytes of a request body while the
+    /// Maximum wait for the next bytes of a request body while the
     /// component is reading it.
     pub body_timeout: Duration,
     /// Open connections across all clients.
@@ -98,7 +98,7 @@ where
     }
 }
 
-/// Which connection cap turned a connection away.
+/// The connection cap that rejected a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionLimit {
     Total,

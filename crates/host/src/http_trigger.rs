@@ -34,11 +34,11 @@ use crate::state::{AppState, ComponentContext, HostState};
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// Header timeout for a connection turned away by a connection cap, which
-/// only waits for one request head to answer it with 503.
+/// Header timeout for a connection rejected by a connection cap, which
+/// only waits for one request head to send the 503 response.
 const REJECTED_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections over a cap that may be waiting for their 503 at once;
-/// further ones are closed without an answer, so that a flood of
+/// Maximum connections over a cap that wait for their 503 response at
+/// once. Further ones are closed without a response, so that a flood of
 /// connections cannot hold file descriptors for long.
 const MAX_REJECTED_CONNECTIONS: usize = 64;
 /// Minimum time between two warnings about the same limit.
@@ -56,7 +56,7 @@ pub struct HttpTrigger {
     app: Arc<AppState>,
     limits: HttpLimits,
     connections: Arc<ConnectionCounter>,
-    /// Connections over a cap that are being answered 503.
+    /// Connections over a cap that wait for their 503 response.
     rejections: Arc<Semaphore>,
     /// One permit per HTTP request whose component instance is running.
     instances: Arc<Semaphore>,
@@ -64,7 +64,7 @@ pub struct HttpTrigger {
     instance_limit_warning: RateLimitedWarning,
 }
 
-/// Why a request got no response from its component.
+/// The reason a request got no response from its component.
 enum CallError {
     /// No instance was free: the trigger's instance limit or the pooling
     /// allocator's was reached.
@@ -135,7 +135,7 @@ impl HttpTrigger {
         Ok(())
     }
 
-    /// Serves one accepted connection in its own task, or answers it 503
+    /// Serves one accepted connection in its own task, or rejects it with 503
     /// when a connection cap is reached.
     fn spawn_connection(
         self: Arc<Self>,
@@ -167,7 +167,7 @@ impl HttpTrigger {
         });
     }
 
-    /// Answers the first request of a connection over a cap with 503 and
+    /// Responds to the first request of a connection over a cap with 503 and
     /// closes it, without starting a component. When too many rejected
     /// connections are open already, closes it at once.
     fn reject_connection(
@@ -185,7 +185,7 @@ impl HttpTrigger {
                 max_connections = self.limits.max_connections,
                 max_connections_per_client = self.limits.max_connections_per_client,
                 suppressed,
-                "HTTP connection limit reached; answering 503"
+                "HTTP connection limit reached; sending 503"
             );
         }
         let Some(answering) = answering else {
@@ -242,7 +242,7 @@ impl HttpTrigger {
                         component = %component_id,
                         reason = %reason,
                         suppressed,
-                        "no free component instance; answering 503"
+                        "no free component instance; sending 503"
                     );
                 }
                 overloaded_response()

@@ -77,17 +77,18 @@ struct Args {
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
     http_body_timeout: Duration,
 
-    /// Open HTTP connections across all clients; further ones are answered 503.
+    /// Maximum open HTTP connections across all clients; further ones get a 503
+    /// response.
     #[arg(long, value_name = "N", default_value = "1024")]
     max_connections: NonZeroUsize,
 
-    /// Open HTTP connections from one client IP address; further ones are
-    /// answered 503.
+    /// Maximum open HTTP connections from one client IP address; further ones get
+    /// a 503 response.
     #[arg(long, value_name = "N", default_value = "256")]
     max_connections_per_client: NonZeroUsize,
 
-    /// HTTP requests whose component instance runs at once; further requests are
-    /// answered 503. At most the instance pool's size minus the instances
+    /// Maximum HTTP requests whose component instances run at once; further
+    /// requests get a 503 response. At most the instance pool's size minus the instances
     /// reserved for Redis messages [default: the maximum].
     #[arg(long, value_name = "N")]
     max_http_instances: Option<NonZeroUsize>,
