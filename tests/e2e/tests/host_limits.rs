@@ -35,7 +35,9 @@ fn host_address(stack: &Stack) -> SocketAddr {
         .base_url()
         .strip_prefix("http://")
         .expect("the host serves http://");
-    authority.parse().expect("the host listens on an IP address")
+    authority
+        .parse()
+        .expect("the host listens on an IP address")
 }
 
 /// Opens a TCP connection to the host from `source`.
@@ -195,7 +197,9 @@ fn redis_command(port: u16, arguments: &[&str]) -> String {
         .write_all(command.as_bytes())
         .expect("failed to send a Redis command");
     let mut reply = vec![0u8; 16 * 1024];
-    let read = stream.read(&mut reply).expect("failed to read the Redis reply");
+    let read = stream
+        .read(&mut reply)
+        .expect("failed to read the Redis reply");
     String::from_utf8_lossy(&reply[..read]).into_owned()
 }
 
@@ -269,7 +273,10 @@ fn stalled_connections_are_closed_and_capped() {
         "the stalling client gets answers again once its connections are closed"
     );
     assert!(
-        stack.stowage.log().contains("HTTP connection limit reached"),
+        stack
+            .stowage
+            .log()
+            .contains("HTTP connection limit reached"),
         "the host should log that it turned a connection away"
     );
 }
@@ -287,9 +294,7 @@ fn exhausted_instances_answer_overloaded() {
     let host = host_address(&stack);
     let client = stack.client();
 
-    let mut stalled: Vec<(TcpStream, Instant)> = (0..2)
-        .map(|_| open_stalled_body(host))
-        .collect();
+    let mut stalled: Vec<(TcpStream, Instant)> = (0..2).map(|_| open_stalled_body(host)).collect();
 
     // A probe that the host handles before a stalled head arrives takes an
     // instance for a moment, and that stalled request may get the 503
@@ -345,7 +350,10 @@ fn exhausted_instances_answer_overloaded() {
         .lines()
         .find(|line| line.contains("no free component instance"))
         .expect("the host should log that it sent 503");
-    assert!(warning.contains("WARN"), "the 503 is logged at WARN: {warning}");
+    assert!(
+        warning.contains("WARN"),
+        "the 503 is logged at WARN: {warning}"
+    );
     assert!(
         warning.contains("component=files") || warning.contains("component=auth"),
         "the warning names the component: {warning}"
