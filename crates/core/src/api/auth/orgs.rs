@@ -124,7 +124,7 @@ fn insert_org_and_admin(
         return Err(ApiError::conflict(
             "org_name_taken",
             format!(
-                "the organization name {:?} is taken (names are compared ignoring case)",
+                "an organization named {:?} exists (names are compared ignoring case)",
                 name.0
             ),
         ));
