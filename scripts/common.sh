@@ -42,7 +42,7 @@ build_all() {
         -p stowage-auth -p stowage-files -p stowage-processor
 }
 
-# Succeeds when a Redis server answers PING at host $1, port $2.
+# Succeeds when a Redis server replies to PING at host $1, port $2.
 redis_answers() {
     local host=$1 port=$2 reply
     # bash's /dev/tcp needs no client program. The braces send bash's own

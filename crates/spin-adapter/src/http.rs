@@ -36,8 +36,8 @@ pub fn into_core_request(request: &IncomingRequest) -> core_http::Request {
             .append(&name, String::from_utf8_lossy(&value).into_owned());
     }
     // WASI HTTP hosts (Spin and wasmtime-wasi-http) drop the forbidden
-    // `Host` header and pass the authority separately; the core reads it
-    // as `Host`, for the same-origin check.
+    // `Host` header and pass the authority separately. The core's
+    // same-origin check reads it as `Host`.
     if core_request.headers.get("host").is_none() {
         if let Some(authority) = request.authority() {
             core_request.headers.append("host", authority);
@@ -95,9 +95,9 @@ impl BodyReader for IncomingBodyReader {
 }
 
 /// Sends `response`. A [`Body::File`] is streamed by `stream_file` after the
-/// status line and headers; if that fails half-way the body is left
-/// unfinished, so the host aborts the response instead of ending it as if
-/// it were complete.
+/// status line and headers. If that fails half-way, the body is left
+/// unfinished so that the host aborts the response instead of ending it as
+/// if it were complete.
 pub fn send_response(
     out: ResponseOutparam,
     response: Response,
