@@ -33,6 +33,8 @@ pub struct StowageOptions {
     /// Further command-line options for the host, such as
     /// `--http-body-timeout 2`, passed after the others.
     pub host_args: Vec<String>,
+    /// The manifest to serve, relative to the repository root.
+    pub manifest: String,
 }
 
 /// The operator's Bearer token for POST /orgs in the tests.
@@ -60,15 +62,16 @@ impl StowageOptions {
             variables: Vec::new(),
             state_dir: None,
             host_args: Vec::new(),
+            manifest: DEFAULT_MANIFEST.to_owned(),
         }
         .variable("cookie_secure", "false")
         .variable("sample_data", "true")
         .variable("redis_address", redis_url);
-        if manifest_declares("platform_token") {
+        if manifest_declares(DEFAULT_MANIFEST, "platform_token") {
             options = options.variable("platform_token", PLATFORM_TOKEN);
         }
         for (name, value) in GENEROUS_RATE_LIMITS {
-            if manifest_declares(name) {
+            if manifest_declares(DEFAULT_MANIFEST, name) {
                 options = options.variable(name, value);
             }
         }
@@ -110,6 +113,16 @@ impl StowageOptions {
     pub fn host_option(mut self, name: &str, value: &str) -> StowageOptions {
         self.host_args.push(name.to_owned());
         self.host_args.push(value.to_owned());
+        self
+    }
+
+    /// Serves `manifest` (relative to the repository root) instead of
+    /// spin.toml, and drops the variables set so far that it does not
+    /// declare, such as `redis_address` for a manifest without Redis.
+    pub fn with_manifest(mut self, manifest: &str) -> StowageOptions {
+        self.manifest = manifest.to_owned();
+        self.variables
+            .retain(|(name, _)| manifest_declares(manifest, name));
         self
     }
 
@@ -158,7 +171,7 @@ impl Stowage {
         command
             .current_dir(&root)
             .arg("--from")
-            .arg(root.join("spin.toml"))
+            .arg(root.join(&options.manifest))
             .args(["--listen", "127.0.0.1:0"])
             .arg("--state-dir")
             .arg(&state_dir)
@@ -289,13 +302,16 @@ impl Drop for Stowage {
     }
 }
 
-/// Checks whether spin.toml declares application variable `name`: the host
-/// rejects values for variables the manifest lacks.
-fn manifest_declares(name: &str) -> bool {
-    let manifest =
-        std::fs::read_to_string(repo_root().join("spin.toml")).expect("spin.toml is readable");
-    manifest
-        .lines()
+/// The manifest the host serves unless a test chooses another.
+const DEFAULT_MANIFEST: &str = "spin.toml";
+
+/// Checks whether `manifest` declares application variable `name`: the
+/// host rejects values for variables the manifest lacks.
+fn manifest_declares(manifest: &str, name: &str) -> bool {
+    let path = repo_root().join(manifest);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("failed to read {}: {error}", path.display()));
+    text.lines()
         .any(|line| line.trim_start().starts_with(&format!("{name} =")))
 }
 
