@@ -9,6 +9,7 @@ mod users;
 #[cfg(test)]
 mod tests;
 
+use super::{no_route, not_allowed};
 use crate::error::ApiError;
 use crate::http::{BodyReader, Method, Request, Response};
 use crate::services::Services;
@@ -20,14 +21,7 @@ const ROUTE_PREFIXES: [&str; 3] = ["/auth", "/users", "/orgs"];
 /// Routes `request` to its handler and turns every error into its JSON
 /// response. A HEAD request gets the GET response without its body.
 pub fn handle(services: &Services, request: &Request, body: &mut dyn BodyReader) -> Response {
-    let response = match route(services, request, body) {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    };
-    match request.method {
-        Method::Head => response.into_head_response(),
-        _ => response,
-    }
+    super::finish(request, route(services, request, body))
 }
 
 fn route(
@@ -47,39 +41,39 @@ fn route(
     match segments.as_slice() {
         ["auth", "login"] => match method {
             Method::Post => sessions::login(services, request, body),
-            _ => not_allowed(method, "POST"),
+            _ => Err(not_allowed(method, "POST")),
         },
         ["auth", "logout"] => match method {
             Method::Post => sessions::logout(services, request),
-            _ => not_allowed(method, "POST"),
+            _ => Err(not_allowed(method, "POST")),
         },
         ["auth", "me"] => match method {
             Method::Get | Method::Head => sessions::me(services, request),
-            _ => not_allowed(method, "GET, HEAD"),
+            _ => Err(not_allowed(method, "GET, HEAD")),
         },
         ["auth", "password"] => match method {
             Method::Post => sessions::change_password(services, request, body),
-            _ => not_allowed(method, "POST"),
+            _ => Err(not_allowed(method, "POST")),
         },
         ["auth", "tokens"] => match method {
             Method::Get | Method::Head => tokens::list(services, request),
             Method::Post => tokens::create(services, request, body),
-            _ => not_allowed(method, "GET, HEAD, POST"),
+            _ => Err(not_allowed(method, "GET, HEAD, POST")),
         },
         ["auth", "tokens", token_id] => match method {
             Method::Delete => tokens::revoke(services, request, token_id),
-            _ => not_allowed(method, "DELETE"),
+            _ => Err(not_allowed(method, "DELETE")),
         },
         ["users"] => match method {
             Method::Get | Method::Head => users::list(services, request),
             Method::Post => users::create(services, request, body),
-            _ => not_allowed(method, "GET, HEAD, POST"),
+            _ => Err(not_allowed(method, "GET, HEAD, POST")),
         },
         ["users", user_id] => match method {
             Method::Get | Method::Head => users::get(services, request, user_id),
             Method::Patch => users::update(services, request, body, user_id),
             Method::Delete => users::delete(services, request, user_id),
-            _ => not_allowed(method, "GET, HEAD, PATCH, DELETE"),
+            _ => Err(not_allowed(method, "GET, HEAD, PATCH, DELETE")),
         },
         ["orgs"] => orgs::route(services, request, body),
         _ => Err(no_route(request)),
@@ -92,16 +86,5 @@ fn has_route_prefix(path: &str) -> bool {
     ROUTE_PREFIXES.iter().any(|prefix| {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
-}
-
-fn no_route(request: &Request) -> ApiError {
-    ApiError::not_found(format!("no route for {}", request.path))
-}
-
-fn not_allowed(method: &Method, allowed: &'static str) -> Result<Response, ApiError> {
-    Err(ApiError::MethodNotAllowed {
-        method: method.as_str().to_owned(),
-        allowed,
     })
 }

@@ -12,6 +12,7 @@
 //! is served wherever GET is, with the GET response's status and headers
 //! and no body; HEAD on the content route reads no file bytes.
 
+use super::{no_route, not_allowed};
 use crate::auth;
 use crate::error::ApiError;
 use crate::files;
@@ -22,14 +23,7 @@ use crate::services::Services;
 /// its JSON response. A HEAD request gets the GET response without its
 /// body.
 pub fn handle(services: &Services, request: &Request, body: &mut dyn BodyReader) -> Response {
-    let response = match route(services, request, body) {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    };
-    match request.method {
-        Method::Head => response.into_head_response(),
-        _ => response,
-    }
+    super::finish(request, route(services, request, body))
 }
 
 fn route(
@@ -57,17 +51,7 @@ fn route(
             Method::Get | Method::Head => files::download(db, &principal, id),
             _ => Err(not_allowed(method, "GET, HEAD")),
         },
-        _ => Err(ApiError::not_found(format!(
-            "no route for {}",
-            request.path
-        ))),
-    }
-}
-
-fn not_allowed(method: &Method, allowed: &'static str) -> ApiError {
-    ApiError::MethodNotAllowed {
-        method: method.as_str().to_owned(),
-        allowed,
+        _ => Err(no_route(request)),
     }
 }
 

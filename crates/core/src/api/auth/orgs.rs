@@ -58,10 +58,10 @@ pub fn route(
     body: &mut dyn BodyReader,
 ) -> Result<Response, ApiError> {
     let Some(platform_token) = &services.config.platform_token else {
-        return Err(super::no_route(request));
+        return Err(crate::api::no_route(request));
     };
     if request.method != Method::Post {
-        return super::not_allowed(&request.method, "POST");
+        return Err(crate::api::not_allowed(&request.method, "POST"));
     }
     if !presents_token(request, platform_token.expose()) {
         return Err(ApiError::Unauthorized);
