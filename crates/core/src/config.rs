@@ -6,7 +6,7 @@ use std::fmt;
 use crate::error::ApiError;
 use crate::processing::{MimePolicy, ProcessingLimits};
 
-/// How uploads reach the processing step.
+/// The path by which uploads reach the processing step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcessingMode {
     /// The files component publishes each upload on the Redis channel and

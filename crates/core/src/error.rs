@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::http::Response;
 use crate::storage::StorageError;
 
-/// An error answered to the client. Every route returns this type, and
+/// An error returned to the client. Every route returns this type, and
 /// [`ApiError::into_response`] is the only place that turns it into HTTP.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -110,7 +110,7 @@ impl ApiError {
         }
     }
 
-    /// The stable machine-readable code clients switch on.
+    /// Returns the stable machine-readable code clients switch on.
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. } => code,
@@ -129,8 +129,8 @@ impl ApiError {
         }
     }
 
-    /// The message sent to the client. Internal details are replaced by a
-    /// generic sentence.
+    /// Returns the message sent to the client. Internal details are
+    /// replaced by a generic sentence.
     pub fn public_message(&self) -> String {
         match self {
             ApiError::Internal { .. } => "internal error, try again later".to_owned(),

@@ -1,5 +1,6 @@
 //! Host-neutral HTTP request and response types. The components convert
-//! Spin's WASI HTTP types to these and back; the core never sees Spin.
+//! Spin's WASI HTTP types to these and back, so the core has no Spin
+//! dependency.
 
 use std::io;
 
@@ -211,7 +212,7 @@ impl BodyReader for BytesBody {
     }
 }
 
-/// Where a response body with streamed content is written.
+/// The destination of a response body with streamed content.
 pub trait BodyWriter {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
 }

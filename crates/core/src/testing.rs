@@ -178,8 +178,8 @@ impl KeyValue for TestKeyValue {
     }
 }
 
-/// Records published messages; can be told to fail like an unreachable
-/// Redis.
+/// Records published messages. Setting `fail` makes it fail like an
+/// unreachable Redis.
 #[derive(Default)]
 pub struct TestPublisher {
     pub messages: RefCell<Vec<(String, Vec<u8>)>>,
@@ -198,7 +198,7 @@ impl Publisher for TestPublisher {
     }
 }
 
-/// A clock that stands still until a test advances it.
+/// A clock that does not move until a test advances it.
 pub struct TestClock {
     millis: Cell<i64>,
 }
